@@ -1,0 +1,67 @@
+// The typed, validated, frozen configuration that every other module receives.
+// Read once from a personality's c11n (src/config/load.ts); nothing else reads files or env.
+
+export type TlsMode = 'none' | 'stls' | 'implicit';
+
+export interface ListenerConfig {
+  /** The section title: `listen "pop3" { ... }`. */
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly tls: TlsMode;
+}
+
+export type DatabaseDriver = 'mysql' | 'sqlite';
+
+export interface DatabaseConfig {
+  /** The section title: `database "accounts" { ... }`. */
+  readonly name: string;
+  readonly driver: DatabaseDriver;
+  readonly host: string;
+  readonly port: number;
+  /** Unix socket path; when set it wins over host/port (mysql2 `socketPath`). */
+  readonly socket: string | undefined;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+  readonly poolSize: number;
+  readonly connectTimeoutMs: number;
+  /** sqlite only: the database file, resolved against the personality folder. */
+  readonly file: string | undefined;
+}
+
+export interface LimitsConfig {
+  /** Dovecot's CLIENT_MAX_BAD_COMMANDS: drop the client after this many bad commands. */
+  readonly maxBadCommands: number;
+  /** Connections held at once across the whole server; more are refused. */
+  readonly maxConnections: number;
+}
+
+export type LogDestination = 'stdout' | 'stderr' | 'syslog' | 'udp';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+export interface LogConfig {
+  readonly destination: LogDestination;
+  readonly level: LogLevel;
+}
+
+export interface Config {
+  /** Absolute path of the personality folder the config came from. */
+  readonly personalityDir: string;
+  /** The syslog tag, `server.pop3.r2d2` by default. */
+  readonly identity: string;
+  readonly listeners: readonly ListenerConfig[];
+  /** Worker threads; 0 in c11n means one per core and is resolved here. */
+  readonly threads: number;
+  /** RFC 1939 §3: an autologout timer of at least 10 minutes. c11n: `idle_timeout` in seconds. */
+  readonly idleTimeoutMs: number;
+  /** When set, every maildir path from the accounts query must resolve inside it. */
+  readonly maildirRoot: string | undefined;
+  /** SQL with %u %l %d %p %r %% substitutions, each becoming a bound parameter. */
+  readonly maildropQuery: string;
+  /** The database the maildrop query runs on (c11n `accounts_database`, a `database` section title). */
+  readonly accountsDatabase: DatabaseConfig;
+  readonly databases: readonly DatabaseConfig[];
+  readonly limits: LimitsConfig;
+  readonly log: LogConfig;
+}
