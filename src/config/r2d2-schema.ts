@@ -1,0 +1,164 @@
+// What an r2d2 personality's c11n may say (snake_case keys), and how it becomes a Config.
+// To add a key: declare it in the section below, then map it in toConfig (and types.ts).
+import path from 'node:path';
+import { C11nError, type Pos } from './errors';
+import { int, oneOf, readDocument, section, str, titled, where } from './schema';
+import type { Section } from './ast';
+import type { Config, DatabaseConfig, ListenerConfig } from './types';
+
+/** setTimeout's ceiling (2^31 - 1 ms), in whole seconds: longer timers would fire at once. */
+const MAX_TIMER_SECONDS = 2_147_483;
+
+const port = () => int({ min: 1, max: 65535 });
+
+const absolute = (p: string): string | undefined =>
+  path.isAbsolute(p) ? undefined : `must be an absolute path, got ${JSON.stringify(p)}`;
+
+const notEmpty = (s: string): string | undefined => (s === '' ? 'must not be empty' : undefined);
+
+/** Every `%` starts one of %u %l %d %p %r %% (the substitutions src/accounts binds). */
+export function checkQueryFormat(format: string): string | undefined {
+  if (format.trim() === '') return 'must not be empty';
+  for (let i = 0; i < format.length; i++) {
+    if (format[i] !== '%') continue;
+    const next = format[i + 1];
+    if (next === undefined) return 'ends with a lone "%" (write %% for a literal percent)';
+    if (!'uldpr%'.includes(next)) {
+      return `has an unknown substitution "%${next}" at character ${i + 1} (use %u %l %d %p %r or %%)`;
+    }
+    i++;
+  }
+  return undefined;
+}
+
+export const listenSchema = section({
+  address: str().check(notEmpty).default('0.0.0.0'),
+  // 0 asks the system for any free port: for tests (test/helpers/test-server.ts), not production.
+  port: int({ min: 0, max: 65535 }).required(),
+  tls: oneOf(['none', 'stls', 'implicit']).default('none'),
+});
+
+export const databaseSchema = section({
+  driver: oneOf(['mysql', 'sqlite']).default('mysql'),
+  host: str().check(notEmpty).default('127.0.0.1'),
+  port: port().default(3306),
+  socket: str().check(notEmpty),
+  user: str().default('root'),
+  password: str().default(''),
+  database: str().default(''),
+  pool_size: int({ min: 1, max: 1000 }).default(10),
+  connect_timeout: int({ min: 1, max: MAX_TIMER_SECONDS }).default(5),
+  file: str().check(notEmpty),
+});
+
+export const limitsSchema = section({
+  max_bad_commands: int({ min: 1 }).default(10),
+  max_connections: int({ min: 1 }).default(10000),
+});
+
+export const logSchema = section({
+  destination: oneOf(['stdout', 'stderr', 'syslog', 'udp']).default('stdout'),
+  level: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+});
+
+export const r2d2Schema = section({
+  identity: str()
+    .check((s) => (/^\S+$/.test(s) ? undefined : `must be one word (a syslog tag), got ${JSON.stringify(s)}`))
+    .default('server.pop3.r2d2'),
+  listen: titled(listenSchema, { min: 1 }),
+  threads: int({ min: 0 }).default(0),
+  idle_timeout: int({ min: 1, max: MAX_TIMER_SECONDS }).default(600),
+  maildir_root: str().check(absolute),
+  maildrop_query_format_string: str().check(checkQueryFormat).required(),
+  accounts_database: str(),
+  database: titled(databaseSchema, { min: 1 }),
+  limits: limitsSchema,
+  log: logSchema,
+});
+
+/** The validated c11n, keys as written (snake_case). */
+export type R2d2Document = ReturnType<(typeof r2d2Schema)['body']>;
+type ListenDoc = R2d2Document['listen'][number];
+type DatabaseDoc = R2d2Document['database'][number];
+
+/** Validates the document and builds the (not yet frozen) Config. */
+export function toConfig(root: Section, personalityDir: string, cores: number): Config {
+  const doc = readDocument(r2d2Schema, root);
+  const listeners = doc.listen.map(toListener);
+  checkListenersDistinct(doc.listen);
+  const databases = doc.database.map((d) => toDatabase(d, personalityDir));
+  return {
+    personalityDir,
+    identity: doc.identity,
+    listeners,
+    threads: doc.threads === 0 ? Math.max(1, cores) : doc.threads,
+    idleTimeoutMs: doc.idle_timeout * 1000,
+    maildirRoot: doc.maildir_root === undefined ? undefined : path.resolve(doc.maildir_root),
+    maildropQuery: doc.maildrop_query_format_string,
+    accountsDatabase: chooseAccountsDatabase(doc, databases),
+    databases,
+    limits: { maxBadCommands: doc.limits.max_bad_commands, maxConnections: doc.limits.max_connections },
+    log: { destination: doc.log.destination, level: doc.log.level },
+  };
+}
+
+function toListener({ title, value }: ListenDoc): ListenerConfig {
+  return { name: title, address: value.address, port: value.port, tls: value.tls };
+}
+
+function checkListenersDistinct(listen: readonly ListenDoc[]): void {
+  const seen = new Map<string, string>();
+  for (const { title, value } of listen) {
+    if (value.port === 0) continue;
+    const endpoint = `${value.address}:${value.port}`;
+    const other = seen.get(endpoint);
+    if (other !== undefined) {
+      throw C11nError.at(here(value), `listen "${title}" uses ${endpoint}, already used by listen "${other}"`);
+    }
+    seen.set(endpoint, title);
+  }
+}
+
+function toDatabase({ title, value }: DatabaseDoc, personalityDir: string): DatabaseConfig {
+  if (value.driver === 'sqlite' && value.file === undefined) {
+    throw C11nError.at(here(value), `missing required "file" in section "database ${title}" (driver sqlite)`);
+  }
+  if (value.driver !== 'sqlite' && value.file !== undefined) {
+    throw C11nError.at(here(value, 'file'), `"file" is only for driver sqlite (this database's driver is ${value.driver})`);
+  }
+  return {
+    name: title,
+    driver: value.driver,
+    host: value.host,
+    port: value.port,
+    socket: value.socket,
+    user: value.user,
+    password: value.password,
+    database: value.database,
+    poolSize: value.pool_size,
+    connectTimeoutMs: value.connect_timeout * 1000,
+    file: value.file === undefined ? undefined : path.resolve(personalityDir, value.file),
+  };
+}
+
+function chooseAccountsDatabase(doc: R2d2Document, databases: readonly DatabaseConfig[]): DatabaseConfig {
+  const names = databases.map((d) => d.name).join(', ');
+  const chosen = doc.accounts_database;
+  if (chosen === undefined) {
+    const [only, second] = databases;
+    if (only !== undefined && second === undefined) return only;
+    const at = here(doc.database[1]?.value ?? doc);
+    throw C11nError.at(at, `several database sections (${names}): set accounts_database to one of them`);
+  }
+  const found = databases.find((d) => d.name === chosen);
+  if (found === undefined) {
+    throw C11nError.at(here(doc, 'accounts_database'), `"accounts_database" names no database section: ${JSON.stringify(chosen)} (known: ${names})`);
+  }
+  return found;
+}
+
+function here(section: object, key?: string): Pos {
+  const at = where(section, key) ?? where(section);
+  if (at === undefined) throw new Error('c11n: no position recorded for a schema section');
+  return at;
+}
