@@ -1,0 +1,24 @@
+/** What a login asks of the account store. */
+export interface LoginRequest {
+  /** The login exactly as the client typed it. */
+  readonly user: string;
+  readonly password: string;
+  /** The client's address. */
+  readonly peer: string;
+}
+
+export type LoginResult =
+  | { readonly kind: 'ok'; readonly maildir: string }
+  /** No such user, or a wrong password: the client cannot tell which (RFC 3206 [AUTH]). */
+  | { readonly kind: 'denied' }
+  /** The store answered, but with something r2d2 must not serve; `reason` is for the log only. */
+  | { readonly kind: 'refused'; readonly reason: string };
+
+/**
+ * The account store. Thrown errors mean "cannot answer now" (database down): the session
+ * answers [SYS/TEMP] and the next login tries again.
+ */
+export interface Accounts {
+  authenticate(request: LoginRequest): Promise<LoginResult>;
+  close(): Promise<void>;
+}

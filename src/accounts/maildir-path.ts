@@ -1,0 +1,47 @@
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, resolve, sep } from 'node:path';
+import type { LoginResult } from './accounts';
+
+/**
+ * Turns the rows a store returned into a login result: exactly one row whose first column
+ * (or a column named `maildir`) is an absolute path inside maildir_root when that is set.
+ * Anything else is refused, never served.
+ */
+export function maildirFromRows(rows: readonly unknown[], maildirRoot: string | undefined): LoginResult {
+  if (rows.length === 0) return { kind: 'denied' };
+  if (rows.length > 1) return { kind: 'refused', reason: `query returned ${rows.length} rows` };
+  const value = firstColumn(rows[0]);
+  if (typeof value !== 'string' || value.length === 0) return { kind: 'refused', reason: 'query returned no maildir path' };
+  if (!isAbsolute(value)) return { kind: 'refused', reason: 'maildir path is not absolute' };
+  const maildir = resolve(value);
+  if (maildirRoot !== undefined) {
+    const root = resolve(maildirRoot);
+    if (maildir !== root && !maildir.startsWith(root.endsWith(sep) ? root : root + sep)) {
+      return { kind: 'refused', reason: 'maildir path is outside maildir_root' };
+    }
+  }
+  return { kind: 'ok', maildir };
+}
+
+function firstColumn(row: unknown): unknown {
+  if (Array.isArray(row)) return row[0] instanceof Buffer ? row[0].toString('utf8') : row[0];
+  if (row === null || typeof row !== 'object') return undefined;
+  const record = row as Record<string, unknown>;
+  const value = 'maildir' in record ? record['maildir'] : Object.values(record)[0];
+  return value instanceof Buffer ? value.toString('utf8') : value;
+}
+
+/**
+ * The same rule after symlinks are followed: a maildir that is a link out of maildir_root is
+ * refused. A maildir that does not exist yet is left to the scan to report.
+ */
+export async function isInsideRootOnDisk(maildir: string, maildirRoot: string): Promise<boolean> {
+  let real: string;
+  try {
+    real = await realpath(maildir);
+  } catch {
+    return true;
+  }
+  const root = await realpath(maildirRoot).catch(() => resolve(maildirRoot));
+  return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
+}

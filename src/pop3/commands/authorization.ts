@@ -1,0 +1,68 @@
+import { lockMaildrop } from '../../maildrop/lock';
+import { scanMaildrop } from '../../maildrop/scan';
+import { isInsideRootOnDisk } from '../../accounts/maildir-path';
+import { MaildropView } from '../maildrop-view';
+import { err, ok } from '../replies';
+import type { AuthorizationState } from '../state';
+import type { Command } from '../command';
+import type { Outcome, SessionContext } from './context';
+
+/** RFC 3206: the same text whether the user exists or the password is wrong. */
+export const AUTH_FAILED = '[AUTH] Authentication failed';
+const CANNOT_OPEN = '[SYS/TEMP] maildrop cannot be opened now';
+
+export function user(command: Command): Outcome {
+  const name = command.rest;
+  if (name.length === 0) return { reply: err('USER needs a name'), bad: true };
+  return { reply: ok('send PASS'), next: { kind: 'AUTHORIZATION', user: name } };
+}
+
+export async function pass(command: Command, state: AuthorizationState, ctx: SessionContext): Promise<Outcome> {
+  if (state.user === undefined) return { reply: err('send USER first'), bad: true };
+  const name = state.user;
+  const back = { kind: 'AUTHORIZATION', user: undefined } as const;
+  const result = await ctx.accounts.authenticate({ user: name, password: command.rest, peer: ctx.peer });
+  if (result.kind === 'denied') {
+    ctx.log.info({ user: name }, 'login failed: bad credentials');
+    return { reply: err(AUTH_FAILED), next: back };
+  }
+  if (result.kind === 'refused') {
+    ctx.log.warn({ user: name }, `login refused: ${result.reason}`);
+    return { reply: err('[SYS/PERM] maildrop not available'), next: back };
+  }
+  const maildir = result.maildir;
+  if (ctx.maildirRoot !== undefined && !(await isInsideRootOnDisk(maildir, ctx.maildirRoot))) {
+    ctx.log.warn({ user: name }, 'login refused: maildir resolves outside maildir_root');
+    return { reply: err('[SYS/PERM] maildrop not available'), next: back };
+  }
+  let lock;
+  try {
+    lock = await lockMaildrop(maildir, ctx.lockLiveness);
+  } catch (error) {
+    ctx.log.error({ user: name, err: error }, 'maildrop cannot be locked');
+    return { reply: err(CANNOT_OPEN), next: back };
+  }
+  if (lock === undefined) {
+    ctx.log.info({ user: name }, 'lock refused: maildrop in use');
+    return { reply: err('[IN-USE] maildrop is locked by another session'), next: back };
+  }
+  try {
+    const snapshot = await scanMaildrop(maildir);
+    const drop = new MaildropView(maildir, lock, snapshot);
+    const { messages, octets } = drop.live;
+    ctx.log.info({ user: name, messages, octets, slowPath: snapshot.slowPath }, 'login ok');
+    if (snapshot.slowPath > 0) ctx.log.warn({ user: name, files: snapshot.slowPath }, 'maildrop has names without a Z size: sized by reading');
+    return {
+      reply: ok(`${name} has ${messages} message${messages === 1 ? '' : 's'} (${octets} octets)`),
+      next: { kind: 'TRANSACTION', user: name, drop },
+    };
+  } catch (error) {
+    await lock.release();
+    ctx.log.error({ user: name, err: error }, 'maildrop scan failed');
+    return { reply: err(CANNOT_OPEN), next: back };
+  }
+}
+
+export function quitAuthorization(): Outcome {
+  return { reply: ok('r2d2 signing off'), next: { kind: 'UPDATE' }, close: 'peer quit' };
+}

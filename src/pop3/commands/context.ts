@@ -1,0 +1,37 @@
+import type { Logger } from 'pino';
+import type { Accounts } from '../../accounts/accounts';
+import type { LockLiveness } from '../../maildrop/lock';
+import type { Command } from '../command';
+import type { Reply } from '../replies';
+import type { AuthorizationState, CloseReason, SessionState, TransactionState } from '../state';
+
+/** What handlers may use: never the socket. */
+export interface SessionContext {
+  readonly accounts: Accounts;
+  readonly peer: string;
+  readonly maildirRoot: string | undefined;
+  readonly implementation: string;
+  readonly log: Logger;
+  readonly lockLiveness: LockLiveness | undefined;
+}
+
+export interface Outcome {
+  readonly reply: Reply;
+  readonly next?: SessionState;
+  readonly close?: CloseReason;
+  /** A malformed or misplaced command: counts toward the bad-command limit. */
+  readonly bad?: boolean;
+}
+
+export type Handler<S extends SessionState> = (command: Command, state: S, ctx: SessionContext) => Outcome | Promise<Outcome>;
+
+export interface CommandSpec {
+  /** The session log letter; some commands log differently with an argument (LIST n = l). */
+  readonly letter: (command: Command) => string;
+  readonly authorization?: Handler<AuthorizationState>;
+  readonly transaction?: Handler<TransactionState>;
+}
+
+export function withLetter(letter: string, withArgument?: string): (command: Command) => string {
+  return (command) => (withArgument !== undefined && command.args.length > 0 ? withArgument : letter);
+}

@@ -1,0 +1,76 @@
+import type { MaildropLock } from '../maildrop/lock';
+import type { MessageEntry, Snapshot } from '../maildrop/scan';
+
+export type MessageLookup =
+  | { readonly kind: 'found'; readonly entry: MessageEntry }
+  | { readonly kind: 'invalid' }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'deleted' };
+
+const MESSAGE_NUMBER = /^[1-9][0-9]{0,9}$/;
+
+/**
+ * A locked maildrop as one session sees it: the snapshot taken at login, numbered from 1,
+ * with deletion marks. Numbers never shift after DELE (RFC 1939 §5); files are only removed
+ * in UPDATE.
+ */
+export class MaildropView {
+  private readonly deleted: Uint8Array;
+  private deletedCount = 0;
+  private deletedOctets = 0;
+
+  constructor(
+    readonly maildir: string,
+    readonly lock: MaildropLock,
+    private readonly snapshot: Snapshot,
+  ) {
+    this.deleted = new Uint8Array(snapshot.messages.length);
+  }
+
+  get count(): number {
+    return this.snapshot.messages.length;
+  }
+
+  /** Messages and octets not marked deleted (STAT, RFC 1939 §5). */
+  get live(): { readonly messages: number; readonly octets: number } {
+    return {
+      messages: this.snapshot.messages.length - this.deletedCount,
+      octets: this.snapshot.totalOctets - this.deletedOctets,
+    };
+  }
+
+  lookup(argument: string | undefined): MessageLookup {
+    if (argument === undefined || !MESSAGE_NUMBER.test(argument)) return { kind: 'invalid' };
+    const index = Number(argument) - 1;
+    const entry = this.snapshot.messages[index];
+    if (entry === undefined) return { kind: 'missing' };
+    if (this.deleted[index] === 1) return { kind: 'deleted' };
+    return { kind: 'found', entry };
+  }
+
+  /** Calls back for every message not marked deleted, with its number. */
+  forEachLive(visit: (number: number, entry: MessageEntry) => void): void {
+    this.snapshot.messages.forEach((entry, index) => {
+      if (this.deleted[index] === 0) visit(index + 1, entry);
+    });
+  }
+
+  markDeleted(number: number): void {
+    const index = number - 1;
+    const entry = this.snapshot.messages[index];
+    if (entry === undefined || this.deleted[index] === 1) return;
+    this.deleted[index] = 1;
+    this.deletedCount++;
+    this.deletedOctets += entry.size;
+  }
+
+  reset(): void {
+    this.deleted.fill(0);
+    this.deletedCount = 0;
+    this.deletedOctets = 0;
+  }
+
+  doomed(): MessageEntry[] {
+    return this.snapshot.messages.filter((_, index) => this.deleted[index] === 1);
+  }
+}

@@ -1,0 +1,36 @@
+// Replies are built only here: status indicators, CRLF and dot-stuffing of multi-line
+// replies live in pop3/ and nowhere else.
+
+export type Reply =
+  | { readonly kind: 'line'; readonly ok: boolean; readonly text: string }
+  | { readonly kind: 'multi'; readonly head: string; readonly lines: readonly string[] }
+  | {
+      readonly kind: 'message';
+      readonly head: string;
+      readonly path: string;
+      /** TOP's line count; undefined for RETR. */
+      readonly bodyLines: number | undefined;
+    };
+
+export const ok = (text: string): Reply => ({ kind: 'line', ok: true, text });
+export const err = (text: string): Reply => ({ kind: 'line', ok: false, text });
+export const multiline = (head: string, lines: readonly string[]): Reply => ({ kind: 'multi', head, lines });
+export const message = (head: string, path: string, bodyLines?: number): Reply => ({
+  kind: 'message',
+  head,
+  path,
+  bodyLines,
+});
+
+export function statusLine(isOk: boolean, text: string): string {
+  const indicator = isOk ? '+OK' : '-ERR';
+  return text.length > 0 ? `${indicator} ${text}\r\n` : `${indicator}\r\n`;
+}
+
+/** A single-line reply or a whole multi-line reply (head, dot-stuffed lines, terminator) as one string. */
+export function encodeReply(reply: Exclude<Reply, { kind: 'message' }>): string {
+  if (reply.kind === 'line') return statusLine(reply.ok, reply.text);
+  let out = statusLine(true, reply.head);
+  for (const line of reply.lines) out += (line.startsWith('.') ? '.' : '') + line + '\r\n';
+  return out + '.\r\n';
+}

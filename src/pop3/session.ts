@@ -1,0 +1,81 @@
+import { SequenceRecorder } from '../log/sequence';
+import { parseCommand } from './command';
+import { COMMANDS, INVALID_LETTER } from './command-table';
+import type { Outcome, SessionContext } from './commands/context';
+import type { LineEvent } from './line-reader';
+import { err, ok, type Reply } from './replies';
+import type { CloseReason, SessionState } from './state';
+
+export interface Step {
+  readonly reply: Reply;
+  readonly close?: CloseReason;
+}
+
+/**
+ * One POP3 session, without I/O: takes command lines, returns replies. It owns the state
+ * machine (RFC 1939 §3), the bad-command count and the sequence recorder.
+ */
+export class Pop3Session {
+  state: SessionState = { kind: 'AUTHORIZATION', user: undefined };
+  readonly sequence = new SequenceRecorder();
+  private badCommands = 0;
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly maxBadCommands: number,
+  ) {}
+
+  greeting(): Reply {
+    return ok(`${this.ctx.implementation} ready`);
+  }
+
+  async handle(event: LineEvent): Promise<Step> {
+    if (event.kind === 'too-long') {
+      this.sequence.record(INVALID_LETTER);
+      return this.bad(err('command line too long'));
+    }
+    const parsed = parseCommand(event.line);
+    if (parsed.kind === 'invalid') {
+      this.sequence.record(INVALID_LETTER);
+      return this.bad(err(parsed.reason));
+    }
+    const command = parsed.command;
+    const spec = COMMANDS.get(command.name);
+    if (spec === undefined) {
+      this.sequence.record(INVALID_LETTER);
+      return this.bad(err('unknown command'));
+    }
+    this.sequence.record(spec.letter(command));
+    const state = this.state;
+    let outcome: Outcome;
+    try {
+      if (state.kind === 'AUTHORIZATION' && spec.authorization) outcome = await spec.authorization(command, state, this.ctx);
+      else if (state.kind === 'TRANSACTION' && spec.transaction) outcome = await spec.transaction(command, state, this.ctx);
+      else return this.bad(err(`${command.name} is not valid in this state`));
+    } catch (error) {
+      // Internal text never reaches the client (DESIGN: errors with meaning).
+      this.ctx.log.error({ err: error, command: command.name }, 'command failed');
+      return { reply: err('[SYS/TEMP] internal error, try again later') };
+    }
+    if (outcome.next !== undefined) this.state = outcome.next;
+    if (outcome.bad === true) return this.bad(outcome.reply);
+    this.badCommands = 0;
+    return outcome.close !== undefined ? { reply: outcome.reply, close: outcome.close } : { reply: outcome.reply };
+  }
+
+  /** The session ended without QUIT: release the maildrop, apply no deletions (RFC 1939 §6). */
+  async abandon(): Promise<void> {
+    const state = this.state;
+    this.state = { kind: 'UPDATE' };
+    if (state.kind === 'TRANSACTION') await state.drop.lock.release();
+  }
+
+  /** Bad commands in a row (Dovecot's bad_counter): a good command resets it. */
+  private bad(reply: Reply): Step {
+    this.badCommands++;
+    if (this.badCommands >= this.maxBadCommands) {
+      return { reply: err('too many bad commands, closing'), close: 'too many bad commands' };
+    }
+    return { reply };
+  }
+}

@@ -1,0 +1,19 @@
+import type { MaildropView } from './maildrop-view';
+
+/** RFC 1939 §3's states; only the dispatcher changes them, from a handler's outcome. */
+export type SessionState =
+  | { readonly kind: 'AUTHORIZATION'; readonly user: string | undefined }
+  | { readonly kind: 'TRANSACTION'; readonly user: string; readonly drop: MaildropView }
+  | { readonly kind: 'UPDATE' };
+
+export type AuthorizationState = Extract<SessionState, { kind: 'AUTHORIZATION' }>;
+export type TransactionState = Extract<SessionState, { kind: 'TRANSACTION' }>;
+
+/** Why a session ended, exactly as the disconnect log line says it. */
+export type CloseReason =
+  | 'peer quit'
+  | 'peer closed'
+  | 'timeout'
+  | 'too many bad commands'
+  | 'server shutdown'
+  | 'error';

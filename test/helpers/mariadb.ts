@@ -1,0 +1,56 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createConnection, type Connection } from 'mysql2/promise';
+
+/** The MariaDB every test talks to (README / .ci/run start it). */
+export const MARIADB = {
+  host: process.env['R2D2_TEST_DB_HOST'] ?? '127.0.0.1',
+  port: Number(process.env['R2D2_TEST_DB_PORT'] ?? 3306),
+  user: process.env['R2D2_TEST_DB_USER'] ?? 'root',
+  password: process.env['R2D2_TEST_DB_PASSWORD'] ?? '',
+};
+
+export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** A throwaway database with r2d2's example `mailbox` table; drop() removes it. */
+export class TestDatabase {
+  private constructor(
+    readonly name: string,
+    private readonly admin: Connection,
+  ) {}
+
+  static async create(): Promise<TestDatabase> {
+    const admin = await createConnection({ ...MARIADB, multipleStatements: false });
+    const name = `r2d2_test_${randomBytes(6).toString('hex')}`;
+    await admin.query(`CREATE DATABASE \`${name}\``);
+    await admin.query(
+      `CREATE TABLE \`${name}\`.mailbox (
+         username VARCHAR(255) NOT NULL PRIMARY KEY,
+         password CHAR(64) NOT NULL,
+         maildir VARCHAR(1024) NOT NULL,
+         active TINYINT NOT NULL DEFAULT 1)`,
+    );
+    return new TestDatabase(name, admin);
+  }
+
+  async addUser(username: string, password: string, maildir: string, active = true): Promise<void> {
+    await this.admin.execute(`INSERT INTO \`${this.name}\`.mailbox (username, password, maildir, active) VALUES (?, ?, ?, ?)`, [
+      username,
+      sha256(password),
+      maildir,
+      active ? 1 : 0,
+    ]);
+  }
+
+  async query(sql: string, params: unknown[] = []): Promise<unknown> {
+    const [rows] = await this.admin.query(sql, params);
+    return rows;
+  }
+
+  async drop(): Promise<void> {
+    await this.admin.query(`DROP DATABASE IF EXISTS \`${this.name}\``);
+    await this.admin.end();
+  }
+}
+
+/** The production-style query the tests configure. */
+export const MAILBOX_QUERY = 'SELECT maildir FROM mailbox WHERE username = %u AND password = SHA2(%p, 256) AND active = 1';

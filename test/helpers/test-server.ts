@@ -1,0 +1,86 @@
+import { openAccounts } from '../../src/accounts/open-accounts';
+import { parseConfigText } from '../../src/config/load';
+import type { Config } from '../../src/config/types';
+import { createLogger } from '../../src/log/logger';
+import { startServer, type RunningServer } from '../../src/server/server';
+import { MAILBOX_QUERY, MARIADB } from './mariadb';
+
+export interface TestServerOptions {
+  readonly database: string;
+  readonly maildirRoot?: string;
+  readonly query?: string;
+  /** Extra c11n text appended at top level. */
+  readonly extra?: string;
+  readonly idleTimeout?: number;
+  readonly maxBadCommands?: number;
+  readonly maxConnections?: number;
+  readonly dbPort?: number;
+}
+
+export interface TestServer {
+  readonly port: number;
+  readonly config: Config;
+  readonly server: RunningServer;
+  /** Every log line the server wrote, as an operator would read it. */
+  readonly lines: string[];
+  /** Resolves with the first log line matching, waiting for it if needed. */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function testConfigText(options: TestServerOptions): string {
+  return `
+identity = "server.pop3.r2d2"
+idle_timeout = ${options.idleTimeout ?? 600}
+${options.maildirRoot !== undefined ? `maildir_root = "${options.maildirRoot}"` : ''}
+maildrop_query_format_string = "${(options.query ?? MAILBOX_QUERY).replace(/"/g, '\\"')}"
+listen "pop3" { address = "127.0.0.1"  port = 0  tls = none }
+database "accounts" {
+  host = "${MARIADB.host}"
+  port = ${options.dbPort ?? MARIADB.port}
+  user = "${MARIADB.user}"
+  password = "${MARIADB.password}"
+  database = "${options.database}"
+  pool_size = 4
+  connect_timeout = 2
+}
+limits { max_bad_commands = ${options.maxBadCommands ?? 10}  max_connections = ${options.maxConnections ?? 1000} }
+log { destination = stdout  level = debug }
+${options.extra ?? ''}
+`;
+}
+
+/** A real r2d2 on a free loopback port with a real MariaDB account store. */
+export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
+  const config = parseConfigText(testConfigText(options), process.cwd(), {}, 2);
+  const lines: string[] = [];
+  const watchers: Array<() => void> = [];
+  const log = createLogger({
+    identity: config.identity,
+    log: config.log,
+    pid: 4242,
+    sink: (line) => {
+      lines.push(line);
+      for (const w of watchers.splice(0)) w();
+    },
+  });
+  const server = await startServer({ config, accounts: openAccounts(config), log });
+  const port = server.listeners[0]?.port ?? 0;
+  const waitForLine = async (pattern: RegExp, timeoutMs = 5000): Promise<string> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = lines.find((l) => pattern.test(l));
+      if (found !== undefined) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no log line matched ${pattern}; lines:\n${lines.join('\n')}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        watchers.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  };
+  return { port, config, server, lines, waitForLine, close: () => server.close() };
+}
