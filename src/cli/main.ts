@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { C11nError } from '../config/errors';
 import { DEMO_PASSWORD, DEMO_USER, ensureDemo } from './demo';
-import { readConfig, serve, version } from './serve';
+import { checkTls, readConfig, serve, version } from './serve';
+import { TlsConfigError } from '../server/tls-contexts';
 
 function personalityOf(option: string | undefined): string {
   const dir = option ?? process.env['SERVER_PERSONALITY_PATH'];
@@ -42,11 +43,12 @@ export function main(argv: string[]): void {
     .option('-p, --personality <dir>', 'personality folder (default: $SERVER_PERSONALITY_PATH)')
     .action((options: { personality?: string }) => {
       const config = readConfig(personalityOf(options.personality));
+      checkTls(config);
       process.stdout.write(`${config.personalityDir}/c11n: ok (${config.listeners.length} listener(s), database "${config.accountsDatabase.name}")\n`);
     });
 
   program.parseAsync(argv).catch((error: unknown) => {
-    if (error instanceof C11nError || error instanceof UsageError) {
+    if (error instanceof C11nError || error instanceof UsageError || error instanceof TlsConfigError) {
       process.stderr.write(`${error.message}\n`);
       process.exitCode = 2;
       return;

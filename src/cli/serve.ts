@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { createLogger } from '../log/logger';
 import { startServer } from '../server/server';
+import { TlsContexts } from '../server/tls-contexts';
 
 export function readConfig(personalityDir: string): Config {
   return loadConfig(personalityDir, process.env, cpus().length);
@@ -29,7 +30,22 @@ export async function serve(config: Config, banner?: (port: number) => string): 
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      // Re-read the personality; what can change without dropping sessions is applied.
+      try {
+        server.reloadTls(readConfig(config.personalityDir));
+      } catch (error) {
+        log.error({ reason: (error as Error).message }, 'SIGHUP: config not reloaded');
+      }
+    });
   });
+}
+
+/** Loads every listener's certificates as serve would: a bad or expired pair fails here too. */
+export function checkTls(config: Config): void {
+  for (const listener of config.listeners) {
+    if (listener.tlsConfig !== undefined) new TlsContexts(listener.tlsConfig);
+  }
 }
 
 export function version(): string {

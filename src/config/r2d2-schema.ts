@@ -2,9 +2,9 @@
 // To add a key: declare it in the section below, then map it in toConfig (and types.ts).
 import path from 'node:path';
 import { C11nError, type Pos } from './errors';
-import { int, oneOf, readDocument, section, str, titled, where } from './schema';
+import { bool, int, oneOf, readDocument, section, str, titled, where } from './schema';
 import type { Section } from './ast';
-import type { Config, DatabaseConfig, ListenerConfig } from './types';
+import type { Config, DatabaseConfig, ListenerConfig, TlsConfig } from './types';
 
 /** setTimeout's ceiling (2^31 - 1 ms), in whole seconds: longer timers would fire at once. */
 const MAX_TIMER_SECONDS = 2_147_483;
@@ -31,11 +31,26 @@ export function checkQueryFormat(format: string): string | undefined {
   return undefined;
 }
 
+export const sniSchema = section({
+  certificate: str().check(notEmpty).required(),
+  private_key: str().check(notEmpty).required(),
+  passphrase: str(),
+});
+
 export const listenSchema = section({
   address: str().check(notEmpty).default('0.0.0.0'),
   // 0 asks the system for any free port: for tests (test/helpers/test-server.ts), not production.
   port: int({ min: 0, max: 65535 }).required(),
   tls: oneOf(['none', 'stls', 'implicit']).default('none'),
+  certificate: str().check(notEmpty),
+  private_key: str().check(notEmpty),
+  passphrase: str(),
+  min_tls_version: oneOf(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+  ciphers: str().check(notEmpty),
+  sni: titled(sniSchema),
+  handshake_timeout: int({ min: 1, max: MAX_TIMER_SECONDS }).default(30),
+  plaintext_auth: oneOf(['never', 'always']),
+  trust_loopback: bool().default(false),
 });
 
 export const databaseSchema = section({
@@ -84,7 +99,7 @@ type DatabaseDoc = R2d2Document['database'][number];
 /** Validates the document and builds the (not yet frozen) Config. */
 export function toConfig(root: Section, personalityDir: string, cores: number): Config {
   const doc = readDocument(r2d2Schema, root);
-  const listeners = doc.listen.map(toListener);
+  const listeners = doc.listen.map((l) => toListener(l, personalityDir));
   checkListenersDistinct(doc.listen);
   const databases = doc.database.map((d) => toDatabase(d, personalityDir));
   return {
@@ -102,8 +117,38 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
   };
 }
 
-function toListener({ title, value }: ListenDoc): ListenerConfig {
-  return { name: title, address: value.address, port: value.port, tls: value.tls };
+function toListener({ title, value }: ListenDoc, personalityDir: string): ListenerConfig {
+  const file = (p: string): string => path.resolve(personalityDir, p);
+  let tlsConfig: TlsConfig | undefined;
+  if (value.tls !== 'none') {
+    if (value.certificate === undefined || value.private_key === undefined) {
+      throw C11nError.at(here(value, 'tls'), `listen "${title}" has tls = ${value.tls}: set certificate and private_key`);
+    }
+    tlsConfig = {
+      certificate: file(value.certificate),
+      privateKey: file(value.private_key),
+      passphrase: value.passphrase,
+      minVersion: value.min_tls_version,
+      ciphers: value.ciphers,
+      sni: value.sni.map(({ title: serverName, value: sni }) => ({
+        serverName,
+        certificate: file(sni.certificate),
+        privateKey: file(sni.private_key),
+        passphrase: sni.passphrase,
+      })),
+      handshakeTimeoutMs: value.handshake_timeout * 1000,
+    };
+  }
+  return {
+    name: title,
+    address: value.address,
+    port: value.port,
+    tls: value.tls,
+    tlsConfig,
+    // RFC 2595 §2.3 and RFC 8314: no passwords in the clear where TLS is on offer.
+    plaintextAuth: value.plaintext_auth ?? (value.tls === 'stls' ? 'never' : 'always'),
+    trustLoopback: value.trust_loopback,
+  };
 }
 
 function checkListenersDistinct(listen: readonly ListenDoc[]): void {

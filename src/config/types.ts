@@ -3,12 +3,41 @@
 
 export type TlsMode = 'none' | 'stls' | 'implicit';
 
+export interface CertificateConfig {
+  /** PEM certificate chain, leaf first. */
+  readonly certificate: string;
+  /** PEM private key. */
+  readonly privateKey: string;
+  readonly passphrase: string | undefined;
+}
+
+export interface SniCertificateConfig extends CertificateConfig {
+  /** The server name it answers: `mail.example.com` or `*.example.com`. */
+  readonly serverName: string;
+}
+
+export interface TlsConfig extends CertificateConfig {
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list for TLS 1.2; undefined = Node's default. */
+  readonly ciphers: string | undefined;
+  /** Extra certificates chosen by the client's SNI server name. */
+  readonly sni: readonly SniCertificateConfig[];
+  /** A handshake that has not finished by then is dropped. */
+  readonly handshakeTimeoutMs: number;
+}
+
 export interface ListenerConfig {
   /** The section title: `listen "pop3" { ... }`. */
   readonly name: string;
   readonly address: string;
   readonly port: number;
   readonly tls: TlsMode;
+  /** Certificates for `stls` and `implicit`; undefined for `none`. */
+  readonly tlsConfig: TlsConfig | undefined;
+  /** RFC 2595 §2: may USER/PASS run without TLS? Default: never where STLS is offered. */
+  readonly plaintextAuth: 'never' | 'always';
+  /** Treat loopback clients as secure for plaintext_auth (local tools). */
+  readonly trustLoopback: boolean;
 }
 
 export type DatabaseDriver = 'mysql' | 'sqlite';

@@ -1,5 +1,5 @@
 import { pass, quitAuthorization, user } from './commands/authorization';
-import { capa } from './commands/common';
+import { capa, stls } from './commands/common';
 import { withLetter, type CommandSpec } from './commands/context';
 import { dele, list, noop, quitTransaction, retr, rset, stat, top, uidl } from './commands/transaction';
 
@@ -20,6 +20,7 @@ export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map<string, Comman
   ['DELE', { letter: withLetter('d'), transaction: dele }],
   ['RSET', { letter: withLetter('R'), transaction: rset }],
   ['NOOP', { letter: withLetter('n'), transaction: noop }],
+  ['STLS', { letter: withLetter('^'), authorization: (_c, _s, ctx) => stls(ctx) }],
 ]);
 
 /** The letter logged for a line that is not a known command. */

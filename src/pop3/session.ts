@@ -9,6 +9,8 @@ import type { CloseReason, SessionState } from './state';
 export interface Step {
   readonly reply: Reply;
   readonly close?: CloseReason;
+  /** Run the TLS handshake once this reply is written, then call restartAfterTls(). */
+  readonly startTls?: boolean;
 }
 
 /**
@@ -60,7 +62,13 @@ export class Pop3Session {
     if (outcome.next !== undefined) this.state = outcome.next;
     if (outcome.bad === true) return this.bad(outcome.reply);
     this.badCommands = 0;
+    if (outcome.startTls === true) return { reply: outcome.reply, startTls: true };
     return outcome.close !== undefined ? { reply: outcome.reply, close: outcome.close } : { reply: outcome.reply };
+  }
+
+  /** RFC 2595 §4: after the handshake the session starts over in AUTHORIZATION, knowing nothing. */
+  restartAfterTls(): void {
+    if (this.state.kind === 'AUTHORIZATION') this.state = { kind: 'AUTHORIZATION', user: undefined };
   }
 
   /** The session ended without QUIT: release the maildrop, apply no deletions (RFC 1939 §6). */

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { LineReader } from '../pop3/line-reader';
@@ -7,11 +8,21 @@ import { MessageEncoder } from '../pop3/message-encoder';
 import { encodeReply, statusLine, type Reply } from '../pop3/replies';
 import type { Pop3Session } from '../pop3/session';
 import type { CloseReason } from '../pop3/state';
+import type { TransportSecurity } from '../pop3/security';
+import { describeTls, startTls } from './start-tls';
+import type { TlsContexts } from './tls-contexts';
 
 /** Bytes read from a message file at a time, and the size at which output is flushed. */
 const CHUNK_OCTETS = 64 * 1024;
 
 type MessageReply = Extract<Reply, { kind: 'message' }>;
+
+export interface ConnectionOptions {
+  readonly idleTimeoutMs: number;
+  readonly security: TransportSecurity;
+  /** The listener's certificates, for STLS; undefined where none are configured. */
+  readonly tls: TlsContexts | undefined;
+}
 
 /**
  * Drives one POP3 session over one socket: the only place that reads from or writes to it.
@@ -20,7 +31,7 @@ type MessageReply = Extract<Reply, { kind: 'message' }>;
  * command is read. Reading pauses while too many pipelined lines wait.
  */
 export class Connection {
-  private readonly reader = new LineReader();
+  private reader = new LineReader();
   private running = false;
   private closing: CloseReason | undefined;
   private delays = 0;
@@ -30,26 +41,74 @@ export class Connection {
   private readonly done: Promise<void>;
   private resolveDone!: () => void;
 
+  private readonly handlers = {
+    data: (chunk: Buffer): void => this.onData(chunk),
+    timeout: (): void => this.onTimeout(),
+    end: (): void => {
+      this.peerEnded = true;
+      if (!this.running) void this.run();
+    },
+    close: (): void => this.stop('peer closed'),
+    error: (error: NodeJS.ErrnoException): void => {
+      this.log.debug({ code: error.code }, 'socket error');
+      this.stop('peer closed');
+    },
+  };
+
   constructor(
-    private readonly socket: Socket,
+    private socket: Socket,
     private readonly session: Pop3Session,
     private readonly log: Logger,
-    idleTimeoutMs: number,
+    private readonly options: ConnectionOptions,
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     socket.setNoDelay(true);
-    socket.setTimeout(idleTimeoutMs);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('timeout', () => this.onTimeout());
-    socket.on('end', () => {
-      this.peerEnded = true;
-      if (!this.running) void this.run();
-    });
-    socket.on('close', () => this.stop('peer closed'));
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      this.log.debug({ code: error.code }, 'socket error');
+    this.attach(socket);
+  }
+
+  private attach(socket: Socket): void {
+    socket.setTimeout(this.options.idleTimeoutMs);
+    const h = this.handlers;
+    socket.on('data', h.data).on('timeout', h.timeout).on('end', h.end).on('close', h.close).on('error', h.error);
+  }
+
+  private detach(socket: Socket): void {
+    socket.setTimeout(0);
+    const h = this.handlers;
+    socket.off('data', h.data).off('timeout', h.timeout).off('end', h.end).off('close', h.close).off('error', h.error);
+  }
+
+  /**
+   * STLS (RFC 2595 §4): whatever the client pipelined after STLS in plaintext is discarded,
+   * never executed (the CVE-2011-0411 class), then the handshake runs on the same socket and
+   * the session starts over in AUTHORIZATION.
+   */
+  private async upgrade(): Promise<void> {
+    const contexts = this.options.tls;
+    if (contexts === undefined) throw new Error('STLS accepted without certificates');
+    const raw = this.socket;
+    this.detach(raw);
+    this.reader = new LineReader();
+    let secure: TLSSocket;
+    try {
+      secure = await startTls(raw, contexts);
+    } catch (error) {
+      this.log.info({ reason: (error as Error).message }, 'tls handshake failed after STLS');
       this.stop('peer closed');
-    });
+      return;
+    }
+    this.socket = secure;
+    this.attach(secure);
+    this.options.security.secure = true;
+    this.session.restartAfterTls();
+    this.log.info({ tls: describeTls(secure) }, 'tls started');
+  }
+
+  /** The TLS protocol and cipher when the session is inside TLS, for the disconnect line. */
+  private tlsSuffix(): string {
+    const socket = this.socket as Partial<TLSSocket>;
+    if (socket.encrypted !== true || typeof socket.getProtocol !== 'function') return '';
+    return ` tls="${describeTls(socket as TLSSocket)}"`;
   }
 
   /** Sends the greeting and resolves when the session has ended and been logged. */
@@ -87,6 +146,7 @@ export class Connection {
         const step = await this.session.handle(event);
         if (this.closing !== undefined && step.close === undefined) break; // peer went away meanwhile
         await this.send(step.reply);
+        if (step.startTls === true) await this.upgrade();
         if (step.close !== undefined) {
           this.socket.end();
           this.stop(step.close);
@@ -119,7 +179,7 @@ export class Connection {
       this.log.error({ err: error }, 'releasing the maildrop failed');
     }
     if (!this.socket.destroyed) this.socket.end();
-    this.log.info(`disconnected: ${this.closing ?? 'error'}, sequence="${this.session.sequence.toString()}" delays="${this.delays}"`);
+    this.log.info(`disconnected: ${this.closing ?? 'error'}, sequence="${this.session.sequence.toString()}" delays="${this.delays}"${this.tlsSuffix()}`);
     this.resolveDone();
   }
 

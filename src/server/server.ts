@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Accounts } from '../accounts/accounts';
@@ -5,7 +6,10 @@ import type { Config, ListenerConfig } from '../config/types';
 import type { LockLiveness } from '../maildrop/lock';
 import { Pop3Session } from '../pop3/session';
 import { statusLine } from '../pop3/replies';
+import { TransportSecurity } from '../pop3/security';
 import { Connection } from './connection';
+import { describeTls, startTls } from './start-tls';
+import { TlsContexts } from './tls-contexts';
 
 export interface ServerDeps {
   readonly config: Config;
@@ -29,7 +33,14 @@ export interface RunningServer {
   readonly sessions: number;
   /** Stops accepting, ends sessions without applying their deletions, closes the accounts store. */
   close(): Promise<void>;
+  /**
+   * Re-reads every listener's certificates (SIGHUP). A listener whose new files are bad keeps
+   * its old ones; the errors are returned (and logged). Sessions are not touched.
+   */
+  reloadTls(config: Config): string[];
 }
+
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
 /** Binds every configured listener and serves POP3 on them. */
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
@@ -40,21 +51,56 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const nextSession = deps.nextSessionNumber ?? (() => ++counter);
   const implementation = deps.implementation ?? 'r2d2';
 
+  // Certificates are loaded before any port is bound: a bad pair stops the start, clearly.
+  const tlsByListener = new Map<string, TlsContexts>();
+  for (const listener of config.listeners) {
+    if (listener.tlsConfig !== undefined) tlsByListener.set(listener.name, new TlsContexts(listener.tlsConfig));
+  }
+  let handshakes = 0;
+
   const accept = (listener: ListenerConfig, socket: Socket): void => {
-    if (connections.size >= config.limits.maxConnections) {
-      socket.end(statusLine(false, '[SYS/TEMP] too many connections, try again later'));
+    if (connections.size + handshakes >= config.limits.maxConnections) {
+      if (listener.tls === 'implicit') socket.destroy();
+      else socket.end(statusLine(false, '[SYS/TEMP] too many connections, try again later'));
       log.warn({ peer: socket.remoteAddress, listener: listener.name }, 'connection refused: max_connections reached');
       return;
     }
+    const tls = tlsByListener.get(listener.name);
+    if (listener.tls !== 'implicit' || tls === undefined) {
+      serve(listener, socket, socket, tls, false);
+      return;
+    }
+    // RFC 8314: on an implicit-TLS port the handshake comes first, then the greeting.
+    handshakes++;
+    startTls(socket, tls).then(
+      (secure) => {
+        handshakes--;
+        serve(listener, secure, socket, tls, true);
+      },
+      (error: unknown) => {
+        handshakes--;
+        log.info({ peer: socket.remoteAddress, listener: listener.name, reason: (error as Error).message }, 'tls handshake failed');
+      },
+    );
+  };
+
+  const serve = (listener: ListenerConfig, socket: Socket, raw: Socket, tls: TlsContexts | undefined, secure: boolean): void => {
     const session = nextSession();
-    const peer = socket.remoteAddress ?? 'unknown';
+    const peer = raw.remoteAddress ?? 'unknown';
     const sessionLog = log.child({ session });
-    sessionLog.info({ peer, listener: listener.name }, 'connected');
+    const security = new TransportSecurity(
+      secure,
+      listener.tls === 'stls' && tls !== undefined,
+      listener.plaintextAuth === 'always',
+      listener.trustLoopback && LOOPBACK.test(peer),
+    );
+    const tlsNote = secure ? describeTls(socket as TLSSocket) : listener.tls === 'stls' ? 'stls offered' : 'none';
+    sessionLog.info({ peer, listener: listener.name, tls: tlsNote }, 'connected');
     const pop3 = new Pop3Session(
-      { accounts: deps.accounts, peer, maildirRoot: config.maildirRoot, implementation, log: sessionLog, lockLiveness: deps.lockLiveness },
+      { accounts: deps.accounts, peer, maildirRoot: config.maildirRoot, implementation, log: sessionLog, lockLiveness: deps.lockLiveness, security },
       config.limits.maxBadCommands,
     );
-    const connection = new Connection(socket, pop3, sessionLog, config.idleTimeoutMs);
+    const connection = new Connection(socket, pop3, sessionLog, { idleTimeoutMs: config.idleTimeoutMs, security, tls });
     connections.add(connection);
     const ended = connection.start().finally(() => {
       connections.delete(connection);
@@ -84,6 +130,21 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     listeners: bound,
     get sessions() {
       return connections.size;
+    },
+    reloadTls(next: Config) {
+      const errors: string[] = [];
+      for (const listener of next.listeners) {
+        const contexts = tlsByListener.get(listener.name);
+        if (contexts === undefined || listener.tlsConfig === undefined) continue;
+        try {
+          contexts.reload(listener.tlsConfig);
+          log.info({ listener: listener.name }, 'tls certificates reloaded');
+        } catch (error) {
+          errors.push(`listen "${listener.name}": ${(error as Error).message}`);
+          log.error({ listener: listener.name, reason: (error as Error).message }, 'tls reload refused: keeping the old certificates');
+        }
+      }
+      return errors;
     },
     async close() {
       await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));

@@ -15,10 +15,14 @@ export interface TestServerOptions {
   readonly maxBadCommands?: number;
   readonly maxConnections?: number;
   readonly dbPort?: number;
+  /** c11n listen sections replacing the default plain one (named "pop3"). */
+  readonly listeners?: string;
 }
 
 export interface TestServer {
   readonly port: number;
+  /** The bound port of a listener by its c11n title. */
+  portOf(listener: string): number;
   readonly config: Config;
   readonly server: RunningServer;
   /** Every log line the server wrote, as an operator would read it. */
@@ -34,7 +38,7 @@ identity = "server.pop3.r2d2"
 idle_timeout = ${options.idleTimeout ?? 600}
 ${options.maildirRoot !== undefined ? `maildir_root = "${options.maildirRoot}"` : ''}
 maildrop_query_format_string = "${(options.query ?? MAILBOX_QUERY).replace(/"/g, '\\"')}"
-listen "pop3" { address = "127.0.0.1"  port = 0  tls = none }
+${options.listeners ?? 'listen "pop3" { address = "127.0.0.1"  port = 0  tls = none }'}
 database "accounts" {
   host = "${MARIADB.host}"
   port = ${options.dbPort ?? MARIADB.port}
@@ -82,5 +86,10 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       });
     }
   };
-  return { port, config, server, lines, waitForLine, close: () => server.close() };
+  const portOf = (name: string): number => {
+    const found = server.listeners.find((l) => l.name === name);
+    if (found === undefined) throw new Error(`no listener ${name}`);
+    return found.port;
+  };
+  return { port, portOf, config, server, lines, waitForLine, close: () => server.close() };
 }

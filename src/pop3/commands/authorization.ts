@@ -11,13 +11,18 @@ import type { Outcome, SessionContext } from './context';
 export const AUTH_FAILED = '[AUTH] Authentication failed';
 const CANNOT_OPEN = '[SYS/TEMP] maildrop cannot be opened now';
 
-export function user(command: Command): Outcome {
+/** RFC 2595 §2: no password in the clear where policy says TLS first. */
+const TLS_REQUIRED: Outcome = { reply: err('[AUTH] TLS required: use STLS or the POP3S port') };
+
+export function user(command: Command, _state: AuthorizationState, ctx: SessionContext): Outcome {
+  if (!ctx.security.plaintextAuthAllowed) return TLS_REQUIRED;
   const name = command.rest;
   if (name.length === 0) return { reply: err('USER needs a name'), bad: true };
   return { reply: ok('send PASS'), next: { kind: 'AUTHORIZATION', user: name } };
 }
 
 export async function pass(command: Command, state: AuthorizationState, ctx: SessionContext): Promise<Outcome> {
+  if (!ctx.security.plaintextAuthAllowed) return TLS_REQUIRED;
   if (state.user === undefined) return { reply: err('send USER first'), bad: true };
   const name = state.user;
   const back = { kind: 'AUTHORIZATION', user: undefined } as const;

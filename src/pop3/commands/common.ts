@@ -1,15 +1,23 @@
-import { multiline } from '../replies';
+import { err, multiline, ok } from '../replies';
 import type { SessionState } from '../state';
 import type { Outcome, SessionContext } from './context';
 
 /** RFC 2449 CAPA. USER is listed only where a login can still happen. */
 export function capabilities(state: SessionState, ctx: SessionContext): string[] {
   const caps = ['TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING'];
-  if (state.kind === 'AUTHORIZATION') caps.splice(1, 0, 'USER');
+  if (state.kind === 'AUTHORIZATION' && ctx.security.plaintextAuthAllowed) caps.splice(1, 0, 'USER');
+  if (state.kind === 'AUTHORIZATION' && ctx.security.canStartTls) caps.push('STLS');
   caps.push(`IMPLEMENTATION ${ctx.implementation}`);
   return caps;
 }
 
 export function capa(state: SessionState, ctx: SessionContext): Outcome {
   return { reply: multiline('capability list follows', capabilities(state, ctx)) };
+}
+
+/** RFC 2595 §4: only before login, only on a plain connection of a listener with TLS. */
+export function stls(ctx: SessionContext): Outcome {
+  if (ctx.security.secure) return { reply: err('already inside TLS'), bad: true };
+  if (!ctx.security.canStartTls) return { reply: err('STLS is not offered here'), bad: true };
+  return { reply: ok('Begin TLS negotiation'), startTls: true };
 }

@@ -3,6 +3,7 @@ import type { Accounts } from '../../accounts/accounts';
 import type { LockLiveness } from '../../maildrop/lock';
 import type { Command } from '../command';
 import type { Reply } from '../replies';
+import type { SessionSecurity } from '../security';
 import type { AuthorizationState, CloseReason, SessionState, TransactionState } from '../state';
 
 /** What handlers may use: never the socket. */
@@ -13,6 +14,7 @@ export interface SessionContext {
   readonly implementation: string;
   readonly log: Logger;
   readonly lockLiveness: LockLiveness | undefined;
+  readonly security: SessionSecurity;
 }
 
 export interface Outcome {
@@ -21,6 +23,8 @@ export interface Outcome {
   readonly close?: CloseReason;
   /** A malformed or misplaced command: counts toward the bad-command limit. */
   readonly bad?: boolean;
+  /** STLS accepted: the connection runs the handshake after this reply (RFC 2595 §4). */
+  readonly startTls?: boolean;
 }
 
 export type Handler<S extends SessionState> = (command: Command, state: S, ctx: SessionContext) => Outcome | Promise<Outcome>;
