@@ -1,6 +1,8 @@
 // The typed, validated, frozen configuration that every other module receives.
 // Read once from a personality's c11n (src/config/load.ts); nothing else reads files or env.
 
+import type { Facility } from '../log/syslog-format';
+
 export type TlsMode = 'none' | 'stls' | 'implicit';
 
 export interface CertificateConfig {
@@ -69,9 +71,20 @@ export interface LimitsConfig {
 export type LogDestination = 'stdout' | 'stderr' | 'syslog' | 'udp';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
+export type LogFormat = 'rfc3164' | 'rfc5424';
+export type LogFacility = Facility;
+
 export interface LogConfig {
+  /** stdout/stderr: the plain line; syslog: datagrams to `syslogSocket`; udp: datagrams to `udpAddress`. */
   readonly destination: LogDestination;
   readonly level: LogLevel;
+  /** Syslog framing for `syslog` and `udp` (RFC 3164 is what syslog(3) sends). */
+  readonly format: LogFormat;
+  readonly facility: LogFacility;
+  /** The local syslog socket (a unix datagram socket), `/dev/log` by default. */
+  readonly syslogSocket: string;
+  /** c11n `udp_address` (ServerKit's `libc_syslog_bypass_address`): the collector for `udp`. */
+  readonly udpAddress: { readonly host: string; readonly port: number } | undefined;
 }
 
 export interface Config {

@@ -1,6 +1,11 @@
+import { hostname as osHostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import type { LogConfig } from '../config/types';
-import { formatRecord } from './line-format';
+import { formatMessage } from './line-format';
+import { frame, type FrameOptions } from './syslog-format';
+import { SyslogSocketTransport } from './syslog-socket';
+import { SinkTransport, StreamTransport, type Transport } from './transport';
+import { UdpTransport } from './udp';
 
 /** Where formatted lines go; tests pass their own to read what an operator would read. */
 export type LineSink = (line: string, level: number) => void;
@@ -9,24 +14,65 @@ export interface LoggerOptions {
   readonly identity: string;
   readonly log: LogConfig;
   readonly pid?: number;
+  /** Overrides the configured destination: every line (`tag[pid]: message`) goes here. */
   readonly sink?: LineSink;
+  /** Overrides the configured destination (a worker thread's forwardTransport, say). */
+  readonly transport?: Transport;
+  /** For RFC 5424 and for RFC 3164 over UDP; the machine's name by default. */
+  readonly hostname?: string;
+  /** The clock for syslog timestamps. */
+  readonly now?: () => Date;
+  /** How often lost lines are reported; 60 s. 0 = only when reportLost() is called. */
+  readonly reportIntervalMs?: number;
+  /**
+   * Where the loss report also goes when the destination is syslog or udp (whose loss it
+   * reports); stderr, asynchronously, by default.
+   */
+  readonly fallback?: LineSink;
 }
 
+export interface LogStats {
+  /** Lines dropped since the start: no socket, a dead collector, a full buffer. */
+  readonly lost: number;
+}
+
+export interface LogHandle {
+  readonly log: Logger;
+  readonly transport: Transport;
+  stats(): LogStats;
+  /** Writes `log lines lost: N` if any were lost since the last report (the timer calls it every minute). */
+  reportLost(): void;
+  /** Stops the report timer and closes the transport's socket. */
+  close(): Promise<void>;
+}
+
+export const REPORT_INTERVAL_MS = 60_000;
+/** pino's number for warn. */
+const WARN = 40;
+
 /**
- * The pino root logger. Records are turned into r2d2's syslog-style line; the destination
- * decides where the line goes. Session loggers are children with `{ session }` bound.
+ * The pino root logger, its transport, and the loss report. Records become r2d2's line
+ * (line-format.ts); the configured destination decides where it goes. Session loggers are
+ * children with `{ session }` bound. pino calls the destination synchronously; every
+ * transport returns at once, whatever the far side does.
  */
-export function createLogger(options: LoggerOptions): Logger {
+export function openLog(options: LoggerOptions): LogHandle {
   const pid = options.pid ?? process.pid;
-  const sink = options.sink ?? defaultSink(options.log.destination);
+  const prefix = `${options.identity}[${pid}]: `;
+  const transport = options.transport ?? (options.sink !== undefined ? new SinkTransport(prefix, options.sink) : openTransport(options, pid));
   const destination = {
     write(json: string): void {
-      const record = JSON.parse(json) as Record<string, unknown>;
+      let record: Record<string, unknown>;
+      try {
+        record = JSON.parse(json) as Record<string, unknown>;
+      } catch {
+        return transport.losses.lose('unreadable record');
+      }
       const level = typeof record['level'] === 'number' ? record['level'] : 30;
-      sink(formatRecord(options.identity, pid, record), level);
+      transport.send(formatMessage(record), level);
     },
   };
-  return pino(
+  const log = pino(
     {
       level: options.log.level,
       base: undefined,
@@ -35,11 +81,72 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     destination,
   );
+
+  // A loss report sent through a dead syslog socket or collector is lost too: also say it on stderr.
+  const ownDestination = options.sink === undefined && options.transport === undefined;
+  const direct = ownDestination && (options.log.destination === 'syslog' || options.log.destination === 'udp');
+  let stderr: StreamTransport | undefined;
+  const fallback: LineSink | undefined =
+    options.fallback ??
+    (direct
+      ? (line) => {
+          stderr ??= new StreamTransport('', 2);
+          stderr.send(line, WARN);
+        }
+      : undefined);
+  const reportLost = (): void => {
+    const report = transport.losses.take();
+    if (report === undefined) return;
+    const message = formatMessage({ msg: 'log lines lost', lost: report.lost, reason: report.reason });
+    const before = transport.losses.total;
+    transport.send(message, WARN);
+    // The report itself dropped (the far side is still down): do not report that next minute.
+    if (transport.losses.total > before) transport.losses.take();
+    fallback?.(prefix + message, WARN);
+  };
+  const interval = options.reportIntervalMs ?? REPORT_INTERVAL_MS;
+  const timer = interval > 0 ? setInterval(reportLost, interval) : undefined;
+  timer?.unref();
+
+  return {
+    log,
+    transport,
+    stats: () => ({ lost: transport.losses.total }),
+    reportLost,
+    async close() {
+      if (timer !== undefined) clearInterval(timer);
+      reportLost();
+      await transport.close();
+      await stderr?.close();
+    },
+  };
 }
 
-function defaultSink(destination: LogConfig['destination']): LineSink {
-  const stream = destination === 'stderr' ? process.stderr : process.stdout;
-  return (line) => {
-    stream.write(line + '\n');
+/** The pino root logger alone (its transport lives as long as the process). */
+export function createLogger(options: LoggerOptions): Logger {
+  return openLog(options).log;
+}
+
+function openTransport(options: LoggerOptions, pid: number): Transport {
+  const { log } = options;
+  const prefix = `${options.identity}[${pid}]: `;
+  const now = options.now ?? (() => new Date());
+  const framing = (hostname: string | undefined): ((message: string, level: number) => string) => {
+    const frameOptions: FrameOptions = { format: log.format, facility: log.facility, tag: options.identity, pid, hostname };
+    return (message, level) => frame(frameOptions, message, level, now());
   };
+  switch (log.destination) {
+    case 'stdout':
+      return new StreamTransport(prefix, 1);
+    case 'stderr':
+      return new StreamTransport(prefix, 2);
+    case 'syslog':
+      // syslog(3) sends no host name to the local socket; RFC 5424 has a field for it.
+      return new SyslogSocketTransport(log.syslogSocket, framing(log.format === 'rfc5424' ? (options.hostname ?? osHostname()) : undefined));
+    case 'udp': {
+      const address = log.udpAddress;
+      if (address === undefined) throw new Error('log destination udp needs udp_address');
+      return new UdpTransport(address.host, address.port, framing(options.hostname ?? osHostname()));
+    }
+  }
 }

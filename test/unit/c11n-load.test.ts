@@ -46,7 +46,7 @@ t.test('a minimal config gets every default', async (t) => {
     accountsDatabase: accounts,
     databases: [accounts],
     limits: { maxBadCommands: 10, maxConnections: 10000 },
-    log: { destination: 'stdout', level: 'info' },
+    log: { destination: 'stdout', level: 'info', format: 'rfc3164', facility: 'mail', syslogSocket: '/dev/log', udpAddress: undefined },
   });
 });
 
@@ -91,7 +91,7 @@ log { destination = syslog, level = trace }
     accountsDatabase: main,
     databases: [main, embedded],
     limits: { maxBadCommands: 3, maxConnections: 1 },
-    log: { destination: 'syslog', level: 'trace' },
+    log: { destination: 'syslog', level: 'trace', format: 'rfc3164', facility: 'mail', syslogSocket: '/dev/log', udpAddress: undefined },
   });
 });
 

@@ -28,7 +28,8 @@ export async function pass(command: Command, state: AuthorizationState, ctx: Ses
   const back = { kind: 'AUTHORIZATION', user: undefined } as const;
   const result = await ctx.accounts.authenticate({ user: name, password: command.rest, peer: ctx.peer });
   if (result.kind === 'denied') {
-    ctx.log.info({ user: name }, 'login failed: bad credentials');
+    // peer= on the line itself: what fail2ban's filter (personality/fail2ban) bans.
+    ctx.log.info({ user: name, peer: ctx.peer }, 'login failed: bad credentials');
     return { reply: err(AUTH_FAILED), next: back };
   }
   if (result.kind === 'refused') {
@@ -55,7 +56,7 @@ export async function pass(command: Command, state: AuthorizationState, ctx: Ses
     const snapshot = await scanMaildrop(maildir);
     const drop = new MaildropView(maildir, lock, snapshot);
     const { messages, octets } = drop.live;
-    ctx.log.info({ user: name, messages, octets, slowPath: snapshot.slowPath }, 'login ok');
+    ctx.log.info({ user: name, messages, octets }, 'login ok');
     if (snapshot.slowPath > 0) ctx.log.warn({ user: name, files: snapshot.slowPath }, 'maildrop has names without a Z size: sized by reading');
     return {
       reply: ok(`${name} has ${messages} message${messages === 1 ? '' : 's'} (${octets} octets)`),

@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * A private rsyslogd (Debian's rsyslog): imuxsock on a test unix socket, imudp on a loopback
+ * port, two outputs in a temp folder: `lines` with `PRI-TEXT TAG[PID]: MSG` (what a test
+ * compares) and `mailLog` in rsyslog's traditional file format (what fail2ban reads).
+ * It never touches /dev/log or the system's rsyslog configuration.
+ */
+export class Rsyslog {
+  private constructor(
+    readonly dir: string,
+    readonly socketPath: string,
+    readonly udpPort: number,
+    readonly linesFile: string,
+    readonly mailLogFile: string,
+    private readonly child: ChildProcess,
+    private readonly exited: Promise<void>,
+  ) {}
+
+  static readonly BINARY = '/usr/sbin/rsyslogd';
+
+  static available(): boolean {
+    return existsSync(Rsyslog.BINARY);
+  }
+
+  static async start(): Promise<Rsyslog> {
+    const dir = mkdtempSync(join(tmpdir(), 'r2d2-rsyslog-'));
+    const work = join(dir, 'work');
+    mkdirSync(work);
+    const socketPath = join(dir, 'log.sock');
+    const linesFile = join(dir, 'lines.log');
+    const mailLogFile = join(dir, 'mail.log');
+    const udpPort = await freeUdpPort();
+    const conf = join(dir, 'rsyslog.conf');
+    writeFileSync(
+      conf,
+      `global(workDirectory="${work}" maxMessageSize="8k")
+module(load="imuxsock" SysSock.Use="off")
+module(load="imudp")
+input(type="imuxsock" Socket="${socketPath}" CreatePath="on" RateLimit.Interval="0")
+input(type="imudp" Address="127.0.0.1" Port="${udpPort}")
+template(name="r2d2test" type="string" string="%pri-text% %syslogtag%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\\n")
+*.* action(type="omfile" file="${linesFile}" template="r2d2test")
+*.* action(type="omfile" file="${mailLogFile}" template="RSYSLOG_TraditionalFileFormat")
+`,
+    );
+    const child = spawn(Rsyslog.BINARY, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const rsyslog = new Rsyslog(dir, socketPath, udpPort, linesFile, mailLogFile, child, exited);
+    try {
+      await rsyslog.waitUntilReady();
+    } catch (error) {
+      await rsyslog.stop();
+      throw new Error(`rsyslogd did not start: ${(error as Error).message}\n${stderr}`);
+    }
+    return rsyslog;
+  }
+
+  /** Both inputs answer: a probe sent to each is written out. */
+  private async waitUntilReady(): Promise<void> {
+    await this.waitFor(() => existsSync(this.socketPath), 'the unix socket');
+    const probe = `probe-${process.pid}`;
+    const sender = createSocket('udp4');
+    try {
+      await this.waitFor(() => {
+        sender.send(`<14>${probe}: udp ready`, this.udpPort, '127.0.0.1');
+        return this.lines().some((l) => l.includes('udp ready'));
+      }, 'the udp input');
+    } finally {
+      sender.close();
+    }
+  }
+
+  /** Polls `ready` (rsyslog writes in its own time) until true, or fails after 10 s. */
+  async waitFor(ready: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!ready()) {
+      if (this.child.exitCode !== null) throw new Error(`rsyslogd exited (${this.child.exitCode}) while waiting for ${what}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; lines:\n${this.lines().join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** The lines written so far: `mail.info<22> server.pop3.r2d2[4242]: [1] connected ...`. */
+  lines(): string[] {
+    return existsSync(this.linesFile) ? readFileSync(this.linesFile, 'utf8').split('\n').filter((l) => l !== '') : [];
+  }
+
+  /** Waits for a line matching `pattern` and returns it. */
+  async line(pattern: RegExp): Promise<string> {
+    let found: string | undefined;
+    await this.waitFor(() => (found = this.lines().find((l) => pattern.test(l))) !== undefined, `a line matching ${pattern}`);
+    return found as string;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      await this.exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
+}
