@@ -1,0 +1,434 @@
+// `npm run bench [-- --quick] [-- --cpu-prof] [-- --only=id,id]`: r2d2 against Dovecot on this
+// machine, the same maildirs (hard links) and the same MariaDB table, side by side.
+// Prints a table, writes bench/results/<mode>.json and .svg, and (full runs) the README table.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { LoadPool } from './load/pool';
+import type { Target, Transport, Workload } from './load/protocol';
+import { cpuCount, findProcess, treeCpuMs, treeMemory } from './measure/proc';
+import { flameSvg, summarize, type ProfileSummary } from './report/profile';
+import { figures, round, type Figures } from './report/stats';
+import { chartSvg } from './report/svg';
+import { errorNotes, markdownTable } from './report/table';
+import { ROWS, rowResult, type RowResult, type RowSpec } from './rows';
+import { BenchDatabase } from './setup/database';
+import { DovecotInstance, dovecotVersion, ensureDovecot } from './setup/dovecot';
+import { makeMail, type MailSet } from './setup/maildirs';
+import { REPO, R2d2Instance, writePersonality } from './setup/r2d2';
+import { makeCertificate } from './setup/tls';
+import { freePort, sleep } from './setup/util';
+
+const PASSWORD = 'bench-secret';
+const USERS = 1000;
+const BIG_COUNT = 50_000;
+const LARGE_OCTETS = 20 * 1024 * 1024;
+const CONCURRENCY = 16;
+
+/** MariaDB's own CPU, shown beside each row (both servers lean on it for every login). */
+const dbPid = findProcess(['mariadbd', 'mysqld']);
+const dbCpuMs = (): number => (dbPid === undefined ? NaN : treeCpuMs(dbPid));
+
+interface Options {
+  readonly quick: boolean;
+  readonly cpuProf: readonly Profiled[];
+  readonly only: readonly string[] | undefined;
+  readonly keep: boolean;
+  readonly loadThreads: number;
+  readonly readme: boolean;
+}
+
+interface Plan {
+  /** Throughput rows (login, retrieve): measured for this long per server. */
+  readonly throughputMs: number;
+  readonly bigSessions: number;
+  readonly largeSessions: number;
+  readonly profileMs: number;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const value = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const known = ['--quick', '--cpu-prof', '--keep', '--no-readme', '--help'];
+  for (const a of argv) {
+    if (!known.includes(a) && !/^--(only|load-threads|cpu-prof)=/.test(a)) throw new Error(`unknown option ${a} (known: ${known.join(' ')} --only=ID,ID --load-threads=N)`);
+  }
+  if (argv.includes('--help')) {
+    process.stdout.write(
+      `npm run bench [-- OPTIONS]\n  --quick          short runs (under 3 minutes)\n  --cpu-prof[=login,retrieve,large]  also profile r2d2 (node --cpu-prof) under these workloads (default login)\n` +
+        `  --only=ID,...    rows: ${ROWS.map((r) => r.id).join(', ')}\n  --load-threads=N load generator threads (default: half the cores, at least 1)\n` +
+        '  --keep           keep the temporary folder (maildirs, configs, logs)\n  --no-readme      do not update the README (full runs update it)\n',
+    );
+    process.exit(0);
+  }
+  const only = value('only')?.split(',').filter((s) => s.length > 0);
+  for (const id of only ?? []) if (!ROWS.some((r) => r.id === id)) throw new Error(`--only: no row ${id}`);
+  for (const w of value('cpu-prof')?.split(',') ?? []) if (!['login', 'retrieve', 'large'].includes(w)) throw new Error(`--cpu-prof: no workload ${w} (login, retrieve, large)`);
+  const cores = cpuCount();
+  return {
+    quick: argv.includes('--quick'),
+    cpuProf: argv.includes('--cpu-prof') ? ['login'] : ((value('cpu-prof')?.split(',') ?? []) as Profiled[]),
+    only,
+    keep: argv.includes('--keep'),
+    loadThreads: Number(value('load-threads') ?? Math.max(1, Math.floor(cores / 2))),
+    readme: !argv.includes('--no-readme'),
+  };
+}
+
+const t0 = Date.now();
+const say = (line: string): void => {
+  process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
+};
+
+function mailUser(): { uid: number; gid: number } {
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('mail:'));
+  const [, , uid, gid] = line?.split(':') ?? [];
+  if (uid === undefined || gid === undefined) throw new Error('no "mail" user in /etc/passwd (Dovecot runs mail processes as it)');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+function gitVersion(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bin'], { cwd: REPO, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head}+uncommitted src` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function r2d2Version(): string {
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+  return `${pkg.version} (${gitVersion()})`;
+}
+
+interface Servers {
+  readonly r2d2: { instance: R2d2Instance; plain: number; stls: number; tls: number; tlsReady: boolean; tlsPending: string };
+  readonly dovecot: { instance: DovecotInstance; plain: number; tls: number };
+}
+
+function targetOf(servers: Servers, server: 'r2d2' | 'dovecot', transport: Transport): Target {
+  const host = '127.0.0.1';
+  if (server === 'r2d2') {
+    const s = servers.r2d2;
+    return { host, transport, port: transport === 'implicit' ? s.tls : transport === 'stls' ? s.stls : s.plain };
+  }
+  const d = servers.dovecot;
+  return { host, transport, port: transport === 'implicit' ? d.tls : d.plain };
+}
+
+/** Client c of n gets users c, c+n, c+2n, ...: no two clients ever share a maildrop. */
+function clientsFor(users: readonly string[], n: number): string[][] {
+  return Array.from({ length: n }, (_, c) => users.filter((_, i) => i % n === c));
+}
+
+async function measure(
+  pool: LoadPool,
+  serverPid: number,
+  target: Target,
+  workload: Exclude<Workload, 'idle'>,
+  mail: MailSet,
+  users: readonly string[],
+  plan: Plan,
+  cores: number,
+  maxPerClient = 1_000_000,
+): Promise<Figures> {
+  const single = workload === 'big' || workload === 'large';
+  const clients = single ? [[workload === 'big' ? mail.big.user : mail.large.user]] : clientsFor(users, CONCURRENCY);
+  const expectCount = workload === 'big' ? mail.big.count : workload === 'large' ? 1 : mail.standard.length;
+  const expectSizes = workload === 'large' ? [mail.large.message.served] : workload === 'retrieve' ? mail.standard.map((m) => m.served) : [];
+  const cpu0 = treeCpuMs(serverPid);
+  const db0 = dbCpuMs();
+  const run = await pool.run(
+    {
+      workload,
+      target,
+      password: PASSWORD,
+      deadline: Date.now() + (single ? 600_000 : plan.throughputMs),
+      maxSessionsPerClient: workload === 'big' ? plan.bigSessions : workload === 'large' ? plan.largeSessions : maxPerClient,
+      expectCount,
+      expectSizes,
+      sessionTimeoutMs: 60_000,
+    },
+    clients,
+  );
+  const serverCpuMs = treeCpuMs(serverPid) - cpu0;
+  return figures({ ...run, loadCpuMs: run.cpuMs, serverCpuMs, dbCpuMs: dbCpuMs() - db0, cores });
+}
+
+async function measureIdle(pool: LoadPool, serverPid: number, target: Target, users: readonly string[], cores: number): Promise<Figures> {
+  await sleep(500);
+  const before = treeMemory(serverPid);
+  const cpu0 = treeCpuMs(serverPid);
+  const db0 = dbCpuMs();
+  const load0 = process.cpuUsage();
+  const started = performance.now();
+  const opened = await pool.idleOpen({ target, password: PASSWORD, concurrency: 32, sessionTimeoutMs: 120_000 }, users);
+  const openMs = performance.now() - started;
+  await sleep(1000);
+  const after = treeMemory(serverPid);
+  const closed = await pool.idleClose();
+  const load = process.cpuUsage(load0);
+  const serverCpuMs = treeCpuMs(serverPid) - cpu0;
+  const n = opened.opened;
+  const base = figures({
+    sessions: n,
+    errors: opened.errors + closed.errors,
+    errorSamples: [...opened.errorSamples, ...closed.errorSamples].slice(0, 5),
+    bytes: 0,
+    messages: 0,
+    latencies: new Float64Array(0),
+    wallMs: openMs,
+    loadCpuMs: (load.user + load.system) / 1000,
+    serverCpuMs,
+    dbCpuMs: dbCpuMs() - db0,
+    cores,
+  });
+  return {
+    ...base,
+    memory: {
+      opened: n,
+      pssBeforeKiB: before.pssKiB,
+      pssAfterKiB: after.pssKiB,
+      processesAfter: after.processes,
+      kibPerSession: n > 0 ? round((after.pssKiB - before.pssKiB) / n, 1) : NaN,
+      totalKibPerSession: n > 0 ? round(after.pssKiB / n, 1) : NaN,
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const plan: Plan = options.quick
+    ? { throughputMs: 4000, bigSessions: 8, largeSessions: 3, profileMs: 5000 }
+    : { throughputMs: 15_000, bigSessions: 30, largeSessions: 8, profileMs: 15_000 };
+  const cores = cpuCount();
+  const mode = options.quick ? 'quick' : 'full';
+  say(`mode ${mode}, ${cores} cores, load generator: ${options.loadThreads} worker thread(s)`);
+
+  ensureDovecot(say);
+  const root = mkdtempSync(join(tmpdir(), 'r2d2-bench-'));
+  chmodSync(root, 0o755); // Dovecot's mail processes (uid mail) walk through it
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (error) {
+        say(`cleanup: ${(error as Error).message}`);
+      }
+    }
+    cleanups.length = 0;
+  };
+  cleanups.push(() => {
+    if (options.keep) say(`kept ${root}`);
+    else rmSync(root, { recursive: true, force: true });
+  });
+  const interrupt = (): void => {
+    say('interrupted: cleaning up');
+    void cleanup().then(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+
+  try {
+    const { uid, gid } = mailUser();
+    const users = Array.from({ length: USERS }, (_, i) => `u${String(i).padStart(4, '0')}@bench.example`);
+    say(`maildirs: ${USERS} x 50 messages, one of ${BIG_COUNT} and one of 20 MiB, in two hard-linked trees under ${root}`);
+    const mail = makeMail({ root, users, bigUser: 'big@bench.example', bigCount: BIG_COUNT, largeUser: 'large@bench.example', largeOctets: LARGE_OCTETS, uid, gid });
+
+    const db = await BenchDatabase.create();
+    cleanups.push(() => db.drop());
+    await db.addUsers([...users, mail.big.user, mail.large.user].map((name) => ({ name, password: PASSWORD, maildir: join(mail.r2d2Root, name) })));
+    say(`MariaDB: database ${db.name}, ${USERS + 2} accounts`);
+
+    const cert = makeCertificate(join(root, 'tls'), { uid, gid });
+    const ports = { r2d2: await freePort(), r2d2Stls: await freePort(), r2d2Tls: await freePort(), dovecot: await freePort(), dovecotTls: await freePort() };
+    const written = writePersonality({ dir: join(root, 'r2d2-conf'), port: ports.r2d2, stlsPort: ports.r2d2Stls, tlsPort: ports.r2d2Tls, tls: cert, database: db.name, mailRoot: mail.r2d2Root, uid, gid });
+    const tlsPending = written.tls ? '' : 'pending TLS';
+    if (!written.tls) say(`r2d2 has no TLS listeners yet (check-config: ${written.reason}): its TLS rows are "pending TLS"`);
+    const r2d2Log = join(root, 'r2d2.log');
+    let r2d2 = await R2d2Instance.start(written.dir, ports.r2d2, r2d2Log);
+    cleanups.push(() => r2d2.stop());
+    const dovecot = await DovecotInstance.start({
+      dir: join(root, 'dovecot'), port: ports.dovecot, tlsPort: ports.dovecotTls, tls: cert, database: db.name,
+      r2d2Root: mail.r2d2Root, mailRoot: mail.dovecotRoot, uid, gid, cores,
+    });
+    cleanups.push(() => dovecot.stop());
+    say(`r2d2 pid ${r2d2.pid} on ${ports.r2d2}${written.tls ? `/${ports.r2d2Stls}/${ports.r2d2Tls}` : ''}, Dovecot ${dovecotVersion()} pid ${dovecot.pid} on ${ports.dovecot}/${ports.dovecotTls}`);
+
+    const pool = await LoadPool.start(options.loadThreads);
+    cleanups.push(() => pool.stop());
+    const servers: Servers = {
+      r2d2: { instance: r2d2, plain: ports.r2d2, stls: ports.r2d2Stls, tls: ports.r2d2Tls, tlsReady: written.tls, tlsPending },
+      dovecot: { instance: dovecot, plain: ports.dovecot, tls: ports.dovecotTls },
+    };
+
+    // Warm-up: every maildrop once on each server (Dovecot builds its indexes; both get the
+    // directories into the page cache; r2d2's JIT warms up).
+    for (const server of ['r2d2', 'dovecot'] as const) {
+      const pid = server === 'r2d2' ? r2d2.pid : dovecot.pid;
+      const target = targetOf(servers, server, 'plain');
+      const w = await measure(pool, pid, target, 'login', mail, users, { ...plan, throughputMs: 600_000 }, cores, Math.ceil(USERS / CONCURRENCY));
+      const big = await measure(pool, pid, target, 'big', mail, users, { ...plan, bigSessions: 2 }, cores);
+      const large = await measure(pool, pid, target, 'large', mail, users, { ...plan, largeSessions: 1 }, cores);
+      say(`warm-up ${server}: ${w.sessions} logins (${w.errors} errors), big maildrop ${big.p50Ms} ms, 20 MiB ${large.mbPerSec} MB/s`);
+      if (w.errors + big.errors + large.errors > 0) say(`warm-up errors: ${[...w.errorSamples, ...big.errorSamples, ...large.errorSamples].join('; ')}`);
+    }
+
+    const rows: RowResult[] = [];
+    for (const spec of ROWS.filter((r) => options.only === undefined || options.only.includes(r.id))) {
+      const side = async (server: 'r2d2' | 'dovecot'): Promise<Figures | { pending: string }> => {
+        if (server === 'r2d2' && spec.transport !== 'plain' && !servers.r2d2.tlsReady) return { pending: servers.r2d2.tlsPending };
+        const pid = server === 'r2d2' ? r2d2.pid : dovecot.pid;
+        const target = targetOf(servers, server, spec.transport);
+        if (spec.workload === 'idle') return measureIdle(pool, pid, target, users, cores);
+        return measure(pool, pid, target, spec.workload, mail, users, plan, cores);
+      };
+      const a = await side('r2d2');
+      const b = await side('dovecot');
+      const row = rowResult(spec, a, b);
+      rows.push(row);
+      say(`${spec.label}: ${brief(a, spec)} | Dovecot ${brief(b, spec)} | ratio ${row.ratio ?? 'pending'}`);
+    }
+
+    const profiles: Partial<Record<Profiled, ProfileSummary>> = {};
+    if (options.cpuProf.length > 0) {
+      await r2d2.stop();
+      for (const workload of options.cpuProf) {
+        const { summary, instance } = await profileWorkload(workload, options, plan, servers, pool, mail, users, written.dir, r2d2Log, cores);
+        r2d2 = instance; // stopped already; the cleanup's stop() is then a no-op
+        profiles[workload] = summary;
+      }
+    }
+
+    const machine = {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores,
+      memoryGiB: round(totalmem() / 2 ** 30, 1),
+      kernel: release(),
+      node: process.version,
+    };
+    const result = {
+      date: new Date().toISOString(),
+      mode,
+      machine,
+      versions: { r2d2: r2d2Version(), dovecot: dovecotVersion() },
+      setup: {
+        concurrency: CONCURRENCY,
+        throughputSeconds: plan.throughputMs / 1000,
+        bigSessions: plan.bigSessions,
+        largeSessions: plan.largeSessions,
+        loadThreads: options.loadThreads,
+        users: USERS,
+        messagesPerUser: mail.standard.length,
+        octetsPerUser: mail.standard.reduce((n, m) => n + m.served, 0),
+        bigMaildrop: BIG_COUNT,
+        largeMessageOctets: mail.large.message.served,
+        r2d2Tls: written.tls ? 'on' : 'pending TLS',
+      },
+      rows: rows.map((r) => ({ id: r.spec.id, label: r.spec.label, metric: r.spec.metric, target: r.spec.target, lowerIsBetter: r.spec.lowerIsBetter, ratio: r.ratio, met: r.met, r2d2: r.r2d2, dovecot: r.dovecot })),
+      profiles,
+    };
+    const table = markdownTable(rows);
+    const notes = errorNotes(rows);
+    const machineLine = `${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}; r2d2 ${result.versions.r2d2}, Dovecot ${result.versions.dovecot}`;
+    process.stdout.write(`\n${table}\n\n${machineLine}\n`);
+    for (const n of notes) process.stdout.write(`errors: ${n}\n`);
+    for (const [workload, p] of Object.entries(profiles)) process.stdout.write(`\n${profileText(workload, p)}\n`);
+
+    const out = join(REPO, 'bench', 'results');
+    mkdirSync(out, { recursive: true });
+    const partial = options.only !== undefined;
+    const name = partial ? `${mode}-partial` : mode;
+    writeFileSync(join(out, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(join(out, `${name}.svg`), chartSvg(rows, `r2d2 vs Dovecot ${result.versions.dovecot.split(' ')[0]} (${mode} run, ${result.date.slice(0, 10)})`, machineLine));
+    say(`wrote bench/results/${name}.json and ${name}.svg`);
+    if (!options.quick && !partial && options.readme) {
+      updateReadme(table, machineLine, notes);
+      say('updated the README\'s Performance table');
+    }
+  } finally {
+    await cleanup();
+  }
+  say('done');
+}
+
+function brief(f: Figures | { pending: string }, spec: RowSpec): string {
+  if ('pending' in f) return f.pending;
+  if (spec.workload === 'idle') return `${f.memory?.kibPerSession} KiB/session (${f.errors} errors)`;
+  return `${f.sessionsPerSec}/s ${f.mbPerSec} MB/s p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms (${f.errors} errors, load gen CPU ${Math.round(f.loadCpuShare * 100)}%)`;
+}
+
+type Profiled = 'login' | 'retrieve' | 'large';
+
+/** Runs one workload (plain) against a fresh r2d2 under `node --cpu-prof`; writes profile-<workload>.svg. */
+async function profileWorkload(
+  workload: Profiled,
+  options: Options,
+  plan: Plan,
+  servers: Servers,
+  pool: LoadPool,
+  mail: MailSet,
+  users: readonly string[],
+  personalityDir: string,
+  logFile: string,
+  cores: number,
+): Promise<{ summary: ProfileSummary; instance: R2d2Instance }> {
+  const dir = join(tmpdir(), `r2d2-bench-prof-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o777); // the engine runs as the sessions' user and writes its profiles here too
+  const profiled = await R2d2Instance.start(personalityDir, servers.r2d2.plain, logFile, dir);
+  say(`profiling r2d2 (node --cpu-prof) under the ${workload} workload`);
+  const f = await measure(pool, profiled.pid, targetOf(servers, 'r2d2', 'plain'), workload, mail, users, { ...plan, largeSessions: plan.largeSessions * 2 }, cores);
+  await profiled.stop();
+  const files = readdirSync(dir).filter((n) => n.endsWith('.cpuprofile')).map((n) => join(dir, n));
+  if (files.length === 0) throw new Error('node --cpu-prof wrote no profile');
+  const summary = summarize(files);
+  const out = join(REPO, 'bench', 'results');
+  mkdirSync(out, { recursive: true });
+  const what = workload === 'large' ? `${f.mbPerSec} MB/s` : `${f.sessionsPerSec} sessions/s, ${f.mbPerSec} MB/s`;
+  writeFileSync(
+    join(out, `profile-${workload}.svg`),
+    flameSvg(files, `r2d2, ${workload} workload (plain, ${workload === 'large' ? 1 : CONCURRENCY} clients): ${what} with the profiler on. Icicle: callers on top; hover for names`),
+  );
+  say(`wrote bench/results/profile-${workload}.svg${options.keep ? ` (profiles: ${dir})` : ''}`);
+  if (!options.keep) rmSync(dir, { recursive: true, force: true });
+  return { summary, instance: profiled };
+}
+
+function profileText(workload: string, p: ProfileSummary): string {
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  const lines = [
+    `r2d2 CPU profile, ${workload} workload: busy ${p.busyMs} ms of ${p.totalMs} ms sampled over ${p.threads.length} threads (${p.threads.map((t) => t.busyMs).join(' + ')} ms)`,
+    'self time by area (native = C++ builtins and the syscalls they make, by JS caller):',
+  ];
+  for (const a of p.areas) lines.push(`  ${pct(a.share).padStart(6)}  ${a.area}`);
+  lines.push('time with a frame of these on the stack (inclusive):');
+  for (const a of p.inclusive) lines.push(`  ${pct(a.share).padStart(6)}  ${a.name}`);
+  lines.push('top functions by self time:');
+  for (const f of p.functions.slice(0, 15)) lines.push(`  ${pct(f.share).padStart(6)}  ${f.name}`);
+  return lines.join('\n');
+}
+
+const START = '<!-- bench:start -->';
+const END = '<!-- bench:end -->';
+
+function updateReadme(table: string, machineLine: string, notes: readonly string[]): void {
+  const file = join(REPO, 'README.md');
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  if (a < 0 || b < a) {
+    say('README has no bench markers: not updated');
+    return;
+  }
+  const body = [`Latest full run (${new Date().toISOString().slice(0, 10)}): ${machineLine}.`, '', table, ...(notes.length > 0 ? ['', ...notes.map((n) => `- errors: ${n}`)] : [])].join('\n');
+  writeFileSync(file, `${text.slice(0, a + START.length)}\n${body}\n${text.slice(b)}`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});
