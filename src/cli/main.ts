@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { C11nError } from '../config/errors';
 import { DEMO_PASSWORD, DEMO_USER, ensureDemo } from './demo';
+import { registerDeliver } from './deliver-command';
+import { registerMaildir } from './maildir-command';
 import { checkTls, readConfig, serve, version } from './serve';
 import { TlsConfigError } from '../server/tls-contexts';
 
@@ -46,6 +48,9 @@ export function main(argv: string[]): void {
       checkTls(config);
       process.stdout.write(`${config.personalityDir}/c11n: ok (${config.listeners.length} listener(s), database "${config.accountsDatabase.name}")\n`);
     });
+
+  registerDeliver(program);
+  registerMaildir(program);
 
   program.parseAsync(argv).catch((error: unknown) => {
     if (error instanceof C11nError || error instanceof UsageError || error instanceof TlsConfigError) {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { C11nError, type Pos } from './errors';
 import { bool, int, oneOf, readDocument, section, str, titled, where } from './schema';
 import type { Section } from './ast';
+import { deliverSchema, toDeliverConfig } from '../deliver/deliver-config';
 import type { Config, DatabaseConfig, ListenerConfig, LogConfig, TlsConfig } from './types';
 import { FACILITY_NAMES } from '../log/syslog-format';
 
@@ -110,6 +111,7 @@ export const r2d2Schema = section({
   database: titled(databaseSchema, { min: 1 }),
   limits: limitsSchema,
   log: logSchema,
+  deliver: deliverSchema,
 });
 
 /** The validated c11n, keys as written (snake_case). */
@@ -135,6 +137,7 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
     databases,
     limits: { maxBadCommands: doc.limits.max_bad_commands, maxConnections: doc.limits.max_connections },
     log: toLog(doc.log),
+    deliver: toDeliverConfig(doc.deliver, where(doc, 'deliver') !== undefined, databases, chooseAccountsDatabase(doc, databases)),
   };
 }
 

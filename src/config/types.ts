@@ -87,6 +87,24 @@ export interface LogConfig {
   readonly udpAddress: { readonly host: string; readonly port: number } | undefined;
 }
 
+/** The `deliver` section: how `r2d2 deliver --recipient` finds a maildir (src/deliver). */
+export interface DeliverConfig {
+  /** SQL with %u %l %d %% (bound parameters): one row, the maildir (first column or `maildir`), optional `quota`. */
+  readonly recipientQuery: string | undefined;
+  /** Optional: when the recipient query finds nobody, a row here means "known domain" (67), none "unknown domain" (68). */
+  readonly domainQuery: string | undefined;
+  /** c11n `database`: the database section the queries run on (default: the accounts database). */
+  readonly database: DatabaseConfig;
+  /** `+` for user+ext@domain: a recipient not found is looked up again without the extension. */
+  readonly recipientDelimiter: string | undefined;
+  /** Default Maildir++ quota (`500M`, `1048576S,1000C`, `none`); the query's `quota` column wins. */
+  readonly quota: string | undefined;
+  /** Over quota: `tempfail` (exit 75, the MTA retries) or `bounce` (exit 69). */
+  readonly overQuota: 'tempfail' | 'bounce';
+  /** Create a missing maildir (tmp/ new/ cur/, mode 0700). */
+  readonly createMaildir: boolean;
+}
+
 export interface Config {
   /** Absolute path of the personality folder the config came from. */
   readonly personalityDir: string;
@@ -106,4 +124,6 @@ export interface Config {
   readonly databases: readonly DatabaseConfig[];
   readonly limits: LimitsConfig;
   readonly log: LogConfig;
+  /** The `deliver` section; undefined when the personality has none. */
+  readonly deliver: DeliverConfig | undefined;
 }

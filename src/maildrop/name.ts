@@ -39,6 +39,12 @@ const UIDL_CHARS = /^[\x21-\x7e]+$/;
  * valid RFC 1939 unique-id (longer than 70, or a byte outside 0x21..0x7E), the unique-id is
  * `h` + the first 39 base64url characters of sha256 of that same string -- deterministic, and
  * equally stable across those renames.
+ *
+ * Carried unique-ids: `r2d2 maildir fix` gives a size to foreign names whose unique-id the cut
+ * rule cannot keep (a base that would pass 70 characters, or a hashed unique-id) by renaming them
+ * to `<time>.Z<HEX>.~<unique-id>`: when a name has a trusted size and its host part starts with
+ * `~`, the rest of the host part is the unique-id. r2d2's own names never have a `~` there
+ * (src/deliver/unique-name.ts escapes it), nor do those of other delivery agents.
  */
 export function parseMaildirName(fileName: string): ParsedName {
   const colon = fileName.indexOf(':');
@@ -64,7 +70,11 @@ export function parseMaildirName(fileName: string): ParsedName {
       key = base.slice(0, zStart) + base.slice(zEnd);
       const digits = zEnd - zStart - 1;
       const sane = base.length <= MAX_UNIQUE_NAME_LENGTH && UIDL_CHARS.test(base);
-      if (sane && digits <= MAX_SIZE_HEX_DIGITS) size = Number.parseInt(base.slice(zStart + 1, zEnd), 16);
+      if (sane && digits <= MAX_SIZE_HEX_DIGITS) {
+        size = Number.parseInt(base.slice(zStart + 1, zEnd), 16);
+        // A carried unique-id (written by `r2d2 maildir fix`): host part `~<unique-id>`.
+        if (end + 2 < base.length && base.charCodeAt(end + 1) === 0x7e) return { base, size, uidl: base.slice(end + 2) };
+      }
     }
   }
   const valid = key.length <= MAX_UNIQUE_NAME_LENGTH && UIDL_CHARS.test(key);

@@ -1,6 +1,7 @@
 // The UPDATE state (RFC 1939 §6): remove the messages the client marked with DELE -- and only those.
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RemovalTally } from './maildirsize';
 import { parseMaildirName } from './name';
 import { messagePath, type MessageEntry } from './scan';
 import { errnoCode, forEachLimit } from './util';
@@ -22,10 +23,12 @@ type Index = Map<string, string[]> | undefined;
  * so the other directory, then its own, is searched once (one readdir each, on the first miss)
  * for a file with the same unique-id, and that file is removed. A message found nowhere is
  * already gone and counts as deleted. Any other error counts as failed; nothing is thrown.
+ * A Maildir++ `maildirsize`, when the maildir keeps one, gets one line for what was removed.
  */
 export async function applyDeletions(maildir: string, doomed: readonly MessageEntry[]): Promise<UpdateResult> {
   let deleted = 0;
   let failed = 0;
+  const tally = doomed.length === 0 ? undefined : await RemovalTally.open(maildir);
   const indexes = new Map<Dir, Promise<Index>>();
   const indexOf = (dir: Dir): Promise<Index> => {
     let index = indexes.get(dir);
@@ -36,21 +39,22 @@ export async function applyDeletions(maildir: string, doomed: readonly MessageEn
     return index;
   };
   await forEachLimit(doomed, UNLINK_CONCURRENCY, async (m) => {
-    if (await remove(maildir, m, indexOf)) deleted++;
+    if (await remove(maildir, m, indexOf, tally)) deleted++;
     else failed++;
   });
+  await tally?.record();
   return { deleted, failed };
 }
 
-async function remove(maildir: string, m: MessageEntry, indexOf: (dir: Dir) => Promise<Index>): Promise<boolean> {
-  const first = await unlinkGone(messagePath(maildir, m));
+async function remove(maildir: string, m: MessageEntry, indexOf: (dir: Dir) => Promise<Index>, tally?: RemovalTally): Promise<boolean> {
+  const first = await unlinkGone(messagePath(maildir, m), tally);
   if (first !== 'ENOENT') return first;
   for (const dir of [m.dir === 'new' ? 'cur' : 'new', m.dir] as const) {
     const index = await indexOf(dir);
     if (index === undefined) return false; // cannot tell whether it is still there
     for (const file of index.get(m.uidl) ?? []) {
       if (dir === m.dir && file === m.file) continue;
-      const result = await unlinkGone(join(maildir, dir, file));
+      const result = await unlinkGone(join(maildir, dir, file), tally);
       if (result !== true && result !== 'ENOENT') return false;
     }
   }
@@ -58,9 +62,11 @@ async function remove(maildir: string, m: MessageEntry, indexOf: (dir: Dir) => P
 }
 
 /** true: unlinked; 'ENOENT': not there; false: any other error. */
-async function unlinkGone(path: string): Promise<boolean | 'ENOENT'> {
+async function unlinkGone(path: string, tally?: RemovalTally): Promise<boolean | 'ENOENT'> {
   try {
+    const bytes = tally === undefined ? 0 : await tally.sizeOf(path);
     await unlink(path);
+    tally?.removed(bytes);
     return true;
   } catch (e) {
     return errnoCode(e) === 'ENOENT' ? 'ENOENT' : false;

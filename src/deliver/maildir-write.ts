@@ -1,0 +1,253 @@
+// The Maildir delivery itself (cr.yp.to/proto/maildir.html): write tmp/, fsync, link into new/
+// under a name that carries the rfc822 size, fsync new/, unlink tmp/. A crash at any point
+// leaves either nothing in new/ or the whole message there; a failure removes what it wrote.
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { link, lstat, mkdir, open, realpath, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { isAbsolute, join, resolve, sep } from 'node:path';
+import { errnoCode } from '../maildrop/util';
+import { Rfc822SizeCounter } from '../maildrop/rfc822-size';
+import { DeliveryError, EX_DATAERR, EX_TEMPFAIL } from './sysexits';
+import { hostPart, uniqueName } from './unique-name';
+
+export const SUBDIRS = ['tmp', 'new', 'cur'] as const;
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+/** O_NOFOLLOW: a symlink planted at the tmp name is never written through. */
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+/** Names tried before giving up on new/ (each collision means another writer used the name). */
+const LINK_ATTEMPTS = 8;
+/** link(2) is not offered by this filesystem: fall back to rename(2) after a check. */
+const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+/** A transient error (disk full, read-only, permissions, I/O) as the MTA sees it. */
+export function tempfail(what: string, e: unknown): DeliveryError {
+  const code = errnoCode(e);
+  const reason = code ?? (e instanceof Error ? e.message : String(e));
+  return new DeliveryError(EX_TEMPFAIL, `${what}: ${reason}${code === undefined ? '' : describe(code)}`, { cause: e });
+}
+
+function describe(code: string): string {
+  const text: Record<string, string> = {
+    ENOSPC: 'no space left on device',
+    EDQUOT: 'disk quota exceeded',
+    EROFS: 'read-only file system',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EIO: 'input/output error',
+    ENOENT: 'no such file or directory',
+    ENOTDIR: 'not a directory',
+    ELOOP: 'a symbolic link where none may be',
+  };
+  const t = text[code];
+  return t === undefined ? '' : ` (${t})`;
+}
+
+/** Is `path` inside `root` (or root itself)? Both absolute and normalised. */
+export function isInside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/**
+ * Makes sure `maildir` is a maildir we may write: absolute, inside `root` when one is set (also
+ * after symlinks are followed), with tmp/ new/ cur/ real directories -- never symlinks, which
+ * could lead a delivery out of it. Creates what is missing (mode 0700) when `create` is set.
+ * Returns the absolute path.
+ */
+export async function prepareMaildir(maildir: string, options: { create: boolean; root?: string | undefined }): Promise<string> {
+  if (!isAbsolute(maildir)) throw new DeliveryError(EX_TEMPFAIL, `maildir path is not absolute: ${JSON.stringify(maildir)}`);
+  const dir = resolve(maildir);
+  const root = options.root === undefined ? undefined : resolve(options.root);
+  if (root !== undefined && !isInside(dir, root)) throw new DeliveryError(EX_TEMPFAIL, `maildir ${dir} is outside maildir_root ${root}`);
+  for (const sub of SUBDIRS) {
+    const path = join(dir, sub);
+    let st = await lstat(path).catch((e: unknown) => {
+      if (errnoCode(e) === 'ENOENT') return undefined;
+      throw tempfail(`cannot examine ${path}`, e);
+    });
+    if (st === undefined) {
+      if (!options.create) throw new DeliveryError(EX_TEMPFAIL, `maildir ${dir} has no ${sub}/ (and create_maildir is off)`);
+      try {
+        await mkdir(dir, { recursive: true, mode: DIR_MODE });
+        await mkdir(path, { mode: DIR_MODE });
+      } catch (e) {
+        if (errnoCode(e) !== 'EEXIST') throw tempfail(`cannot create ${path}`, e);
+      }
+      st = await lstat(path).catch((e: unknown) => {
+        throw tempfail(`cannot examine ${path}`, e);
+      });
+    }
+    if (st.isSymbolicLink()) throw new DeliveryError(EX_TEMPFAIL, `${path} is a symbolic link: refusing to deliver through it`);
+    if (!st.isDirectory()) throw new DeliveryError(EX_TEMPFAIL, `${path} is not a directory`);
+  }
+  if (root !== undefined) {
+    const real = await realpath(dir).catch((e: unknown) => {
+      throw tempfail(`cannot resolve ${dir}`, e);
+    });
+    const realRoot = await realpath(root).catch(() => root);
+    if (!isInside(real, realRoot)) throw new DeliveryError(EX_TEMPFAIL, `maildir ${dir} leads outside maildir_root ${root} (through a symbolic link)`);
+  }
+  return dir;
+}
+
+export interface WrittenMessage {
+  /** The file in tmp/. */
+  readonly tmpPath: string;
+  /** rfc822 size: bare LF counted as CRLF, plus a CRLF when the message does not end with LF. */
+  readonly size: number;
+  /** Octets on disk (what Maildir++ quota counts). */
+  readonly bytes: number;
+}
+
+const FROM_ = Buffer.from('From ');
+
+/**
+ * Writes the message into tmp/ and fsyncs it. A leading mbox `From ` line (an MTA's envelope
+ * line, not part of the message) is dropped unless `keepFromLine`. Empty input is not mail:
+ * EX_DATAERR. On any failure the tmp file is removed before the error is thrown.
+ */
+export async function writeTmp(
+  maildir: string,
+  input: Buffer | AsyncIterable<Uint8Array>,
+  options: { keepFromLine?: boolean | undefined; host?: string | undefined } = {},
+): Promise<WrittenMessage> {
+  const tmpPath = join(maildir, 'tmp', tmpName(options.host ?? hostname()));
+  let file: FileHandle;
+  try {
+    file = await open(tmpPath, CREATE_FLAGS, FILE_MODE);
+  } catch (e) {
+    throw tempfail(`cannot create ${tmpPath}`, e);
+  }
+  const counter = new Rfc822SizeCounter();
+  let bytes = 0;
+  let head: Buffer | undefined = options.keepFromLine === true ? undefined : Buffer.alloc(0); // undefined: decided
+  const put = async (chunk: Buffer): Promise<void> => {
+    if (chunk.length === 0) return;
+    counter.push(chunk);
+    bytes += chunk.length;
+    await writeAll(file, chunk);
+  };
+  try {
+    try {
+      const chunks = Buffer.isBuffer(input) ? [input] : input;
+      for await (const piece of chunks) {
+        let chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+        if (head !== undefined) {
+          head = Buffer.concat([head, chunk]);
+          const decided = decideFromLine(head);
+          if (decided === undefined) continue;
+          chunk = decided;
+          head = undefined;
+        }
+        await put(chunk);
+      }
+      if (head !== undefined) await put(decideFromLine(head, true) ?? Buffer.alloc(0));
+    } catch (e) {
+      if (e instanceof DeliveryError) throw e;
+      throw tempfail(errnoCode(e) === undefined ? 'cannot read the message' : `cannot write ${tmpPath}`, e);
+    }
+    if (bytes === 0) throw new DeliveryError(EX_DATAERR, 'empty message: nothing to deliver');
+    try {
+      await file.sync();
+    } catch (e) {
+      throw tempfail(`cannot fsync ${tmpPath}`, e);
+    }
+  } catch (e) {
+    await file.close().catch(() => undefined);
+    await unlink(tmpPath).catch(() => undefined);
+    throw e;
+  }
+  try {
+    await file.close();
+  } catch (e) {
+    await unlink(tmpPath).catch(() => undefined);
+    throw tempfail(`cannot close ${tmpPath}`, e);
+  }
+  return { tmpPath, size: counter.size, bytes };
+}
+
+/**
+ * With the first bytes seen so far: undefined while it cannot yet tell; else what to write
+ * (the bytes, less a first line that starts with `From `). `end`: no more input will come.
+ */
+function decideFromLine(head: Buffer, end = false): Buffer | undefined {
+  const prefix = Math.min(head.length, FROM_.length);
+  if (!head.subarray(0, prefix).equals(FROM_.subarray(0, prefix))) return head;
+  if (head.length < FROM_.length) return end ? head : undefined;
+  const lf = head.indexOf(0x0a);
+  if (lf === -1) return end ? Buffer.alloc(0) : undefined;
+  return head.subarray(lf + 1);
+}
+
+async function writeAll(file: FileHandle, chunk: Buffer): Promise<void> {
+  for (let offset = 0; offset < chunk.length; ) {
+    const { bytesWritten } = await file.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+let tmpCounter = 0;
+
+function tmpName(host: string): string {
+  tmpCounter = (tmpCounter + 1) % 1_000_000;
+  return `${Math.floor(Date.now() / 1000)}.P${process.pid}Q${tmpCounter}R${randomBytes(6).toString('hex')}.${hostPart(host, 30)}`;
+}
+
+/**
+ * Moves a written message from tmp/ into new/ under a unique r2d2 name: link(2), which never
+ * replaces an existing file (a collision tries the next name), then fsync of new/, then unlink of
+ * the tmp file. Where link is not offered, rename(2) after checking the name is free. Returns
+ * the name in new/. On failure nothing is left in new/ and the tmp file is removed.
+ */
+export async function moveToNew(maildir: string, written: WrittenMessage, host = hostname()): Promise<string> {
+  const newDir = join(maildir, 'new');
+  let name: string | undefined;
+  let linked = false;
+  try {
+    for (let attempt = 0; attempt < LINK_ATTEMPTS && name === undefined; attempt++) {
+      const candidate = uniqueName(written.size, process.hrtime.bigint(), host);
+      const target = join(newDir, candidate);
+      try {
+        await link(written.tmpPath, target);
+        linked = true;
+        name = candidate;
+      } catch (e) {
+        const code = errnoCode(e) ?? '';
+        if (code === 'EEXIST') continue;
+        if (!NO_LINK.has(code)) throw tempfail(`cannot link ${written.tmpPath} into new/`, e);
+        const free = await lstat(target).then(
+          () => false,
+          (err: unknown) => errnoCode(err) === 'ENOENT',
+        );
+        if (!free) continue;
+        await rename(written.tmpPath, target);
+        name = candidate;
+      }
+    }
+    if (name === undefined) throw new DeliveryError(EX_TEMPFAIL, `no free name in ${newDir} after ${LINK_ATTEMPTS} tries`);
+  } catch (e) {
+    await unlink(written.tmpPath).catch(() => undefined);
+    if (e instanceof DeliveryError) throw e;
+    throw tempfail(`cannot move the message into ${newDir}`, e);
+  }
+  try {
+    await fsyncDir(newDir);
+  } catch (e) {
+    // Not known to be on disk: take it back so that the MTA's retry makes no duplicate.
+    await unlink(join(newDir, name)).catch(() => undefined);
+    await unlink(written.tmpPath).catch(() => undefined);
+    throw tempfail(`cannot fsync ${newDir}`, e);
+  }
+  if (linked) await unlink(written.tmpPath).catch(() => undefined); // delivered; a leftover is only tmp/ litter
+  return name;
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
