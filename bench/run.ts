@@ -103,8 +103,8 @@ function r2d2Version(): string {
 }
 
 interface Servers {
-  readonly r2d2: { instance: R2d2Instance; plain: number; stls: number; tls: number; tlsReady: boolean; tlsPending: string };
-  readonly dovecot: { instance: DovecotInstance; plain: number; tls: number };
+  readonly r2d2: { plain: number; stls: number; tls: number; tlsReady: boolean; tlsPending: string };
+  readonly dovecot: { plain: number; tls: number };
 }
 
 function targetOf(servers: Servers, server: 'r2d2' | 'dovecot', transport: Transport): Target {
@@ -200,14 +200,14 @@ async function measureIdle(pool: LoadPool, serverPid: number, target: Target, us
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const plan: Plan = options.quick
-    ? { throughputMs: 4000, bigSessions: 8, largeSessions: 3, profileMs: 5000 }
-    : { throughputMs: 15_000, bigSessions: 30, largeSessions: 8, profileMs: 15_000 };
+    ? { throughputMs: 4000, bigSessions: 10, largeSessions: 10, profileMs: 5000 }
+    : { throughputMs: 15_000, bigSessions: 40, largeSessions: 30, profileMs: 10_000 };
   const cores = cpuCount();
   const mode = options.quick ? 'quick' : 'full';
   say(`mode ${mode}, ${cores} cores, load generator: ${options.loadThreads} worker thread(s)`);
 
   ensureDovecot(say);
-  const root = mkdtempSync(join(tmpdir(), 'r2d2-bench-'));
+  const root = mkdtempSync(join(tmpdir(), 'r2d2-popbench-'));
   chmodSync(root, 0o755); // Dovecot's mail processes (uid mail) walk through it
   const cleanups: (() => Promise<void> | void)[] = [];
   const cleanup = async (): Promise<void> => {
@@ -248,20 +248,23 @@ async function main(): Promise<void> {
     const tlsPending = written.tls ? '' : 'pending TLS';
     if (!written.tls) say(`r2d2 has no TLS listeners yet (check-config: ${written.reason}): its TLS rows are "pending TLS"`);
     const r2d2Log = join(root, 'r2d2.log');
-    let r2d2 = await R2d2Instance.start(written.dir, ports.r2d2, r2d2Log);
+    const startR2d2 = (): Promise<R2d2Instance> => R2d2Instance.start(written.dir, ports.r2d2, r2d2Log);
+    const startDovecot = (): Promise<DovecotInstance> =>
+      DovecotInstance.start({
+        dir: join(root, 'dovecot'), port: ports.dovecot, tlsPort: ports.dovecotTls, tls: cert, database: db.name,
+        r2d2Root: mail.r2d2Root, mailRoot: mail.dovecotRoot, uid, gid, cores,
+      });
+    let r2d2 = await startR2d2();
     cleanups.push(() => r2d2.stop());
-    const dovecot = await DovecotInstance.start({
-      dir: join(root, 'dovecot'), port: ports.dovecot, tlsPort: ports.dovecotTls, tls: cert, database: db.name,
-      r2d2Root: mail.r2d2Root, mailRoot: mail.dovecotRoot, uid, gid, cores,
-    });
+    let dovecot = await startDovecot();
     cleanups.push(() => dovecot.stop());
     say(`r2d2 pid ${r2d2.pid} on ${ports.r2d2}${written.tls ? `/${ports.r2d2Stls}/${ports.r2d2Tls}` : ''}, Dovecot ${dovecotVersion()} pid ${dovecot.pid} on ${ports.dovecot}/${ports.dovecotTls}`);
 
     const pool = await LoadPool.start(options.loadThreads);
     cleanups.push(() => pool.stop());
     const servers: Servers = {
-      r2d2: { instance: r2d2, plain: ports.r2d2, stls: ports.r2d2Stls, tls: ports.r2d2Tls, tlsReady: written.tls, tlsPending },
-      dovecot: { instance: dovecot, plain: ports.dovecot, tls: ports.dovecotTls },
+      r2d2: { plain: ports.r2d2, stls: ports.r2d2Stls, tls: ports.r2d2Tls, tlsReady: written.tls, tlsPending },
+      dovecot: { plain: ports.dovecot, tls: ports.dovecotTls },
     };
 
     // Warm-up: every maildrop once on each server (Dovecot builds its indexes; both get the
@@ -278,6 +281,15 @@ async function main(): Promise<void> {
 
     const rows: RowResult[] = [];
     for (const spec of ROWS.filter((r) => options.only === undefined || options.only.includes(r.id))) {
+      if (spec.workload === 'idle') {
+        // Fresh processes, so that the memory baseline holds no heap or spare processes left
+        // over from the rows before (Dovecot's indexes stay warm on disk).
+        await r2d2.stop();
+        r2d2 = await startR2d2();
+        await dovecot.stop();
+        dovecot = await startDovecot();
+        await sleep(2000);
+      }
       const side = async (server: 'r2d2' | 'dovecot'): Promise<Figures | { pending: string }> => {
         if (server === 'r2d2' && spec.transport !== 'plain' && !servers.r2d2.tlsReady) return { pending: servers.r2d2.tlsPending };
         const pid = server === 'r2d2' ? r2d2.pid : dovecot.pid;
@@ -375,13 +387,13 @@ async function profileWorkload(
   logFile: string,
   cores: number,
 ): Promise<{ summary: ProfileSummary; instance: R2d2Instance }> {
-  const dir = join(tmpdir(), `r2d2-bench-prof-${process.pid}`);
+  const dir = join(tmpdir(), `r2d2-popbench-prof-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o777); // the engine runs as the sessions' user and writes its profiles here too
   const profiled = await R2d2Instance.start(personalityDir, servers.r2d2.plain, logFile, dir);
   say(`profiling r2d2 (node --cpu-prof) under the ${workload} workload`);
-  const f = await measure(pool, profiled.pid, targetOf(servers, 'r2d2', 'plain'), workload, mail, users, { ...plan, largeSessions: plan.largeSessions * 2 }, cores);
+  const f = await measure(pool, profiled.pid, targetOf(servers, 'r2d2', 'plain'), workload, mail, users, { ...plan, throughputMs: plan.profileMs }, cores);
   await profiled.stop();
   const files = readdirSync(dir).filter((n) => n.endsWith('.cpuprofile')).map((n) => join(dir, n));
   if (files.length === 0) throw new Error('node --cpu-prof wrote no profile');
