@@ -49,6 +49,9 @@ export function ensureDemo(baseDir: string): string {
     `# r2d2 embedded default: SQLite accounts, one demo maildrop. Made by \`r2d2 serve --demo\`.
 identity = "server.pop3.r2d2"
 idle_timeout = 600
+threads = 2
+# A demo on a developer's machine may be started as root; production sets uid/gid instead.
+executes_as_root = yes
 maildir_root = "${join(base, 'mail')}"
 maildrop_query_format_string = "SELECT maildir FROM accounts WHERE login = %u AND password = SHA2(%p, 256)"
 

@@ -4,8 +4,9 @@ import { C11nError } from '../config/errors';
 import { DEMO_PASSWORD, DEMO_USER, ensureDemo } from './demo';
 import { registerDeliver } from './deliver-command';
 import { registerMaildir } from './maildir-command';
-import { checkTls, readConfig, serve, version } from './serve';
+import { preflight, readConfig, serve, version } from './serve';
 import { TlsConfigError } from '../server/tls-contexts';
+import { StartupError } from '../server/supervisor';
 
 function personalityOf(option: string | undefined): string {
   const dir = option ?? process.env['SERVER_PERSONALITY_PATH'];
@@ -43,9 +44,9 @@ export function main(argv: string[]): void {
     .command('check-config')
     .description('read and validate a personality, then exit (0 = good)')
     .option('-p, --personality <dir>', 'personality folder (default: $SERVER_PERSONALITY_PATH)')
-    .action((options: { personality?: string }) => {
+    .action(async (options: { personality?: string }) => {
       const config = readConfig(personalityOf(options.personality));
-      checkTls(config);
+      await preflight(config);
       process.stdout.write(`${config.personalityDir}/c11n: ok (${config.listeners.length} listener(s), database "${config.accountsDatabase.name}")\n`);
     });
 
@@ -53,7 +54,7 @@ export function main(argv: string[]): void {
   registerMaildir(program);
 
   program.parseAsync(argv).catch((error: unknown) => {
-    if (error instanceof C11nError || error instanceof UsageError || error instanceof TlsConfigError) {
+    if (error instanceof C11nError || error instanceof UsageError || error instanceof TlsConfigError || error instanceof StartupError) {
       process.stderr.write(`${error.message}\n`);
       process.exitCode = 2;
       return;

@@ -3,42 +3,32 @@ import { openAccounts } from '../accounts/open-accounts';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { createLogger } from '../log/logger';
-import { startServer } from '../server/server';
+import { runSupervisor, sessionCredentials, StartupError } from '../server/supervisor';
 import { TlsContexts } from '../server/tls-contexts';
 
 export function readConfig(personalityDir: string): Config {
   return loadConfig(personalityDir, process.env, cpus().length);
 }
 
+/**
+ * Everything `serve` would refuse, checked before a port is bound: certificates, the
+ * accounts store's settings, who sessions run as. Throws with a message for the operator.
+ */
+export async function preflight(config: Config): Promise<void> {
+  checkTls(config);
+  sessionCredentials(config);
+  try {
+    await openAccounts(config).close();
+  } catch (error) {
+    throw new StartupError(`database "${config.accountsDatabase.name}": ${(error as Error).message}`);
+  }
+}
+
 /** Runs the server until SIGTERM/SIGINT; resolves with the exit code. */
 export async function serve(config: Config, banner?: (port: number) => string): Promise<number> {
+  await preflight(config);
   const log = createLogger({ identity: config.identity, log: config.log });
-  const accounts = openAccounts(config);
-  const server = await startServer({ config, accounts, log, implementation: `r2d2 ${version()}` });
-  const first = server.listeners[0];
-  if (banner !== undefined && first !== undefined) process.stdout.write(banner(first.port) + '\n');
-  return new Promise((resolve) => {
-    const stop = (signal: string): void => {
-      log.info(`${signal}: shutting down`);
-      server.close().then(
-        () => resolve(0),
-        (error: unknown) => {
-          log.error({ err: error }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      // Re-read the personality; what can change without dropping sessions is applied.
-      try {
-        server.reloadTls(readConfig(config.personalityDir));
-      } catch (error) {
-        log.error({ reason: (error as Error).message }, 'SIGHUP: config not reloaded');
-      }
-    });
-  });
+  return runSupervisor(config, log, () => readConfig(config.personalityDir), banner);
 }
 
 /** Loads every listener's certificates as serve would: a bad or expired pair fails here too. */

@@ -103,7 +103,14 @@ export const r2d2Schema = section({
     .check((s) => (/^\S+$/.test(s) ? undefined : `must be one word (a syslog tag), got ${JSON.stringify(s)}`))
     .default('server.pop3.r2d2'),
   listen: titled(listenSchema, { min: 1 }),
-  threads: int({ min: 0 }).default(0),
+  threads: int({ min: 0, max: 1024 }).default(0),
+  // Sessions run as this user and group once the ports are bound (names or numbers).
+  uid: str().check(notEmpty),
+  gid: str().check(notEmpty),
+  // ServerKit's rule: started as root without uid, r2d2 refuses to run sessions unless this is set.
+  executes_as_root: bool().default(false),
+  // SIGTERM: sessions may finish for this long (seconds); the rest are closed without their deletions.
+  shutdown_timeout: int({ min: 0, max: MAX_TIMER_SECONDS }).default(30),
   idle_timeout: int({ min: 1, max: MAX_TIMER_SECONDS }).default(600),
   maildir_root: str().check(absolute),
   maildrop_query_format_string: str().check(checkQueryFormat).required(),
@@ -130,6 +137,10 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
     identity: doc.identity,
     listeners,
     threads: doc.threads === 0 ? Math.max(1, cores) : doc.threads,
+    uid: doc.uid,
+    gid: doc.gid,
+    executesAsRoot: doc.executes_as_root,
+    shutdownTimeoutMs: doc.shutdown_timeout * 1000,
     idleTimeoutMs: doc.idle_timeout * 1000,
     maildirRoot: doc.maildir_root === undefined ? undefined : path.resolve(doc.maildir_root),
     maildropQuery: doc.maildrop_query_format_string,

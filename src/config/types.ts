@@ -113,6 +113,13 @@ export interface Config {
   readonly listeners: readonly ListenerConfig[];
   /** Worker threads; 0 in c11n means one per core and is resolved here. */
   readonly threads: number;
+  /** Sessions run as this user/group (name or number) after binding; undefined = stay as started. */
+  readonly uid: string | undefined;
+  readonly gid: string | undefined;
+  /** Allow sessions to run as root (ServerKit's `executes_as_root`); off by default. */
+  readonly executesAsRoot: boolean;
+  /** SIGTERM lets sessions finish for this long, then closes the rest without their deletions. */
+  readonly shutdownTimeoutMs: number;
   /** RFC 1939 §3: an autologout timer of at least 10 minutes. c11n: `idle_timeout` in seconds. */
   readonly idleTimeoutMs: number;
   /** When set, every maildir path from the accounts query must resolve inside it. */

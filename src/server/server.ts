@@ -19,6 +19,31 @@ export interface ServerDeps {
   readonly lockLiveness?: LockLiveness;
   /** Numbers sessions across the whole server ([N] in the log); one counter per process by default. */
   readonly nextSessionNumber?: () => number;
+  /** Listening sockets handed in (worker threads): listener name -> fd. Unnamed listeners bind themselves. */
+  readonly listenFds?: ReadonlyMap<string, number>;
+  /** max_connections across every worker; a local count by default. */
+  readonly budget?: ConnectionBudget;
+  /** Added to the connect line: which worker thread serves the session. */
+  readonly worker?: number;
+}
+
+export interface ConnectionBudget {
+  tryAcquire(max: number): boolean;
+  release(): void;
+}
+
+function localBudget(): ConnectionBudget {
+  let held = 0;
+  return {
+    tryAcquire(max) {
+      if (held >= max) return false;
+      held++;
+      return true;
+    },
+    release() {
+      held--;
+    },
+  };
 }
 
 export interface BoundListener {
@@ -31,8 +56,16 @@ export interface RunningServer {
   readonly listeners: readonly BoundListener[];
   /** Sessions in progress. */
   readonly sessions: number;
-  /** Stops accepting, ends sessions without applying their deletions, closes the accounts store. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting; sessions may finish for `drainMs` (default 0), then the rest are ended
+   * without applying their deletions; closes the accounts store.
+   */
+  close(drainMs?: number): Promise<void>;
+  /**
+   * Settings that apply to new sessions without a restart (SIGHUP): limits, timeouts, the
+   * query (with a new accounts store; the old one is closed once sessions had time to finish).
+   */
+  reconfigure(config: Config, accounts?: Accounts): void;
   /**
    * Re-reads every listener's certificates (SIGHUP). A listener whose new files are bad keeps
    * its old ones; the errors are returned (and logged). Sessions are not touched.
@@ -44,7 +77,11 @@ const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
 /** Binds every configured listener and serves POP3 on them. */
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
-  const { config, log } = deps;
+  const { log } = deps;
+  let config = deps.config;
+  let accounts = deps.accounts;
+  const retired: Accounts[] = [];
+  const budget = deps.budget ?? localBudget();
   const connections = new Set<Connection>();
   const pending = new Set<Promise<void>>();
   let counter = 0;
@@ -56,10 +93,9 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   for (const listener of config.listeners) {
     if (listener.tlsConfig !== undefined) tlsByListener.set(listener.name, new TlsContexts(listener.tlsConfig));
   }
-  let handshakes = 0;
 
   const accept = (listener: ListenerConfig, socket: Socket): void => {
-    if (connections.size + handshakes >= config.limits.maxConnections) {
+    if (!budget.tryAcquire(config.limits.maxConnections)) {
       if (listener.tls === 'implicit') socket.destroy();
       else socket.end(statusLine(false, '[SYS/TEMP] too many connections, try again later'));
       log.warn({ peer: socket.remoteAddress, listener: listener.name }, 'connection refused: max_connections reached');
@@ -71,14 +107,10 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       return;
     }
     // RFC 8314: on an implicit-TLS port the handshake comes first, then the greeting.
-    handshakes++;
     startTls(socket, tls).then(
-      (secure) => {
-        handshakes--;
-        serve(listener, secure, socket, tls, true);
-      },
+      (secure) => serve(listener, secure, socket, tls, true),
       (error: unknown) => {
-        handshakes--;
+        budget.release();
         log.info({ peer: socket.remoteAddress, listener: listener.name, reason: (error as Error).message }, 'tls handshake failed');
       },
     );
@@ -95,14 +127,15 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       listener.trustLoopback && LOOPBACK.test(peer),
     );
     const tlsNote = secure ? describeTls(socket as TLSSocket) : listener.tls === 'stls' ? 'stls offered' : 'none';
-    sessionLog.info({ peer, listener: listener.name, tls: tlsNote }, 'connected');
+    sessionLog.info({ peer, listener: listener.name, tls: tlsNote, worker: deps.worker }, 'connected');
     const pop3 = new Pop3Session(
-      { accounts: deps.accounts, peer, maildirRoot: config.maildirRoot, implementation, log: sessionLog, lockLiveness: deps.lockLiveness, security },
+      { accounts, peer, maildirRoot: config.maildirRoot, implementation, log: sessionLog, lockLiveness: deps.lockLiveness, security },
       config.limits.maxBadCommands,
     );
     const connection = new Connection(socket, pop3, sessionLog, { idleTimeoutMs: config.idleTimeoutMs, security, tls });
     connections.add(connection);
     const ended = connection.start().finally(() => {
+      budget.release();
       connections.delete(connection);
       pending.delete(ended);
     });
@@ -114,12 +147,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   try {
     for (const listener of config.listeners) {
       const server = createServer({ allowHalfOpen: true }, (socket) => accept(listener, socket));
-      await listen(server, listener);
+      await listen(server, listener, deps.listenFds?.get(listener.name));
       servers.push(server);
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : listener.port;
       bound.push({ name: listener.name, address: listener.address, port });
-      log.info({ listener: listener.name, tls: listener.tls }, `listening on ${listener.address}:${port}`);
+      if (!deps.listenFds?.has(listener.name)) log.info({ listener: listener.name, tls: listener.tls }, `listening on ${listener.address}:${port}`);
     }
   } catch (error) {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
@@ -146,19 +179,37 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       }
       return errors;
     },
-    async close() {
-      await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    reconfigure(next: Config, nextAccounts?: Accounts) {
+      config = next;
+      if (nextAccounts !== undefined && nextAccounts !== accounts) {
+        const old = accounts;
+        accounts = nextAccounts;
+        retired.push(old);
+        // Sessions still in AUTHORIZATION may use the old store until their idle timeout.
+        setTimeout(() => void old.close().catch(() => undefined), next.idleTimeoutMs).unref();
+      }
+    },
+    async close(drainMs = 0) {
+      // close() stops accepting at once; its callback waits for every connection to end.
+      const closed = Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+      if (drainMs > 0 && pending.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.all(pending), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+        clearTimeout(timer);
+      }
       for (const connection of connections) connection.shutdown();
       await Promise.all(pending);
-      await deps.accounts.close();
+      await closed;
+      await Promise.all([accounts, ...retired].map((a) => a.close().catch(() => undefined)));
     },
   };
 }
 
-function listen(server: Server, listener: ListenerConfig): Promise<void> {
+function listen(server: Server, listener: ListenerConfig, fd: number | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: listener.address, port: listener.port, backlog: 511 }, () => {
+    const where = fd !== undefined ? { fd } : { host: listener.address, port: listener.port, backlog: 511 };
+    server.listen(where, () => {
       server.off('error', reject);
       resolve();
     });

@@ -24,7 +24,9 @@ function personality(dir: string, certs: { cert: string; key: string }): void {
   db.close();
   writeFileSync(
     join(dir, 'c11n'),
-    `maildrop_query_format_string = "SELECT maildir FROM accounts WHERE login = %u AND password = SHA2(%p, 256)"
+    `executes_as_root = yes
+threads = 2
+maildrop_query_format_string = "SELECT maildir FROM accounts WHERE login = %u AND password = SHA2(%p, 256)"
 listen "pop3s" { address = "127.0.0.1"  port = 0  tls = implicit  certificate = server.pem  private_key = server.key }
 database "accounts" { driver = sqlite  file = accounts.sqlite }
 `,

@@ -1,0 +1,48 @@
+// A short-lived child of the supervisor that binds the listening sockets and sends each back
+// as a raw handle (a dup of the fd over IPC), then exits. The supervisor thus holds listening
+// sockets that no event loop of its own watches: it can never accept a connection, and it can
+// hand more dups to the engine whenever a worker thread needs one. (Stopping a listening
+// Server's accepts in-process is not possible in Node 20.)
+import { createServer, type Server } from 'node:net';
+
+interface BindRequest {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+}
+
+export type BinderMessage =
+  | { readonly type: 'bound'; readonly name: string; readonly port: number }
+  | { readonly type: 'failed'; readonly name: string; readonly reason: string };
+
+async function main(requests: readonly BindRequest[]): Promise<void> {
+  const send = process.send?.bind(process);
+  if (send === undefined) throw new Error('binder runs only as a child with IPC');
+  const servers: Server[] = [];
+  for (const request of requests) {
+    const server = createServer(() => undefined);
+    servers.push(server);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: request.address, port: request.port, backlog: 511 }, () => resolve());
+      });
+    } catch (error) {
+      send({ type: 'failed', name: request.name, reason: (error as Error).message } satisfies BinderMessage);
+      continue;
+    }
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : request.port;
+    const handle = (server as unknown as { _handle: object })._handle;
+    await new Promise<void>((resolve) => send({ type: 'bound', name: request.name, port } satisfies BinderMessage, handle as never, () => resolve()));
+  }
+  // Sent and handed over: exit, closing our copies (the supervisor holds its dups).
+  process.disconnect();
+  process.exit(0);
+}
+
+const requests = JSON.parse(process.argv[2] ?? '[]') as BindRequest[];
+main(requests).catch((error: unknown) => {
+  process.stderr.write(`r2d2 binder: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,34 @@
+import type { Config } from '../config/types';
+import type { SharedBuffers } from './shared-state';
+
+/** What a worker thread is started with. */
+export interface WorkerData {
+  readonly config: Config;
+  readonly slot: number;
+  /** Listener name -> listening fd, a dup of its own (see engine.ts). */
+  readonly fds: ReadonlyArray<readonly [string, number]>;
+  readonly shared: SharedBuffers;
+  readonly implementation: string;
+}
+
+/** Engine -> worker. */
+export type ToWorker =
+  | { readonly type: 'reload'; readonly config: Config }
+  | { readonly type: 'shutdown'; readonly drainMs: number }
+  | { readonly type: 'status' };
+
+/** Worker -> engine. */
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'reloaded'; readonly errors: readonly string[] }
+  | { readonly type: 'status'; readonly sessions: number; readonly heapUsed: number };
+
+/** Engine <-> supervisor (IPC). The supervisor reads the personality (the engine may run as a
+ *  user that cannot) and sends the Config at start and on SIGHUP. */
+export type ToSupervisor = { readonly type: 'dup'; readonly listener: string; readonly id: number };
+export type FromSupervisor =
+  | { readonly type: 'fd'; readonly listener: string; readonly id: number }
+  | { readonly type: 'start'; readonly config: Config }
+  | { readonly type: 'reload'; readonly config: Config }
+  /** Tests only (R2D2_TEST_HOOKS=1): end this worker as if it had crashed. */
+  | { readonly type: 'test-kill'; readonly slot: number };

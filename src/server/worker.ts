@@ -1,0 +1,62 @@
+// The entry of a worker thread: many POP3 sessions on its own dups of the listening sockets.
+import { parentPort, workerData } from 'node:worker_threads';
+import { openAccounts } from '../accounts/open-accounts';
+import type { Config } from '../config/types';
+import { createLogger } from '../log/logger';
+import type { FromWorker, ToWorker, WorkerData } from './messages';
+import { startServer } from './server';
+import { SharedCounters, ThreadTable } from './shared-state';
+
+/** Each worker has its own database pool: the configured pool_size is shared out among them. */
+export function perWorker(config: Config): Config {
+  const share = (size: number): number => Math.max(1, Math.ceil(size / config.threads));
+  const db = config.accountsDatabase;
+  return { ...config, accountsDatabase: { ...db, poolSize: share(db.poolSize) } };
+}
+
+async function main(data: WorkerData): Promise<void> {
+  const port = parentPort;
+  if (port === null) throw new Error('worker.ts runs only as a worker thread');
+  let config = perWorker(data.config);
+  const log = createLogger({ identity: config.identity, log: config.log });
+  const counters = new SharedCounters(data.shared);
+  const server = await startServer({
+    config,
+    accounts: openAccounts(config),
+    log,
+    implementation: data.implementation,
+    lockLiveness: new ThreadTable(data.shared),
+    nextSessionNumber: () => counters.nextSession(),
+    listenFds: new Map(data.fds),
+    budget: { tryAcquire: (max) => counters.tryAcquire(data.slot, max), release: () => counters.release(data.slot) },
+    worker: data.slot,
+  });
+  const send = (message: FromWorker): void => port.postMessage(message);
+  port.on('message', (message: ToWorker) => {
+    switch (message.type) {
+      case 'reload': {
+        const next = perWorker(message.config);
+        const queryChanged = next.maildropQuery !== config.maildropQuery || JSON.stringify(next.accountsDatabase) !== JSON.stringify(config.accountsDatabase);
+        server.reconfigure(next, queryChanged ? openAccounts(next) : undefined);
+        const errors = server.reloadTls(next);
+        config = next;
+        send({ type: 'reloaded', errors });
+        break;
+      }
+      case 'shutdown':
+        // process.exit in a worker ends only this thread; it also drops timers a store left behind.
+        void server.close(message.drainMs).finally(() => setImmediate(() => process.exit(0)));
+        break;
+      case 'status':
+        send({ type: 'status', sessions: server.sessions, heapUsed: process.memoryUsage().heapUsed });
+        break;
+    }
+  });
+  send({ type: 'ready' });
+}
+
+main(workerData as WorkerData).catch((error: unknown) => {
+  // Nothing else to do from here: the engine sees the exit and logs it.
+  process.stderr.write(`r2d2 worker: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { MAILBOX_QUERY, MARIADB } from './mariadb';
+
+const R2D2 = join(__dirname, '../../../bin/r2d2');
+
+/** A real `r2d2 serve` process (supervisor, engine, worker threads) on a personality of its own. */
+export class SpawnedServer {
+  private output = '';
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+
+  private constructor(
+    readonly dir: string,
+    env: NodeJS.ProcessEnv,
+  ) {
+    // Without tap's NODE_OPTIONS: its loaders would follow the server into its processes.
+    const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
+    this.child = spawn(R2D2, ['serve', '-p', dir], { env: { ...inherited, R2D2_TEST_HOOKS: '1', ...env } });
+    this.child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  static async start(t: Test, c11n: string, env: NodeJS.ProcessEnv = {}): Promise<SpawnedServer> {
+    const dir = mkdtempSync(join(tmpdir(), 'r2d2-serve-'));
+    writeFileSync(join(dir, 'c11n'), c11n);
+    const server = new SpawnedServer(dir, env);
+    t.teardown(async () => {
+      if (server.child.exitCode === null) {
+        server.child.kill('SIGKILL');
+        await server.exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await server.waitFor(/engine ready/);
+    return server;
+  }
+
+  get lines(): string[] {
+    return this.output.split('\n');
+  }
+
+  get text(): string {
+    return this.output;
+  }
+
+  port(listener = 'pop3'): number {
+    const m = new RegExp(`listening on [^ ]+:(\\d+) listener="${listener}"`).exec(this.output);
+    if (m === null) throw new Error(`no port for ${listener} in:\n${this.output}`);
+    return Number(m[1]);
+  }
+
+  /** The engine's pid, from its log lines. */
+  enginePid(): number {
+    const m = /\[(\d+)\]: engine ready/.exec(this.output);
+    if (m === null) throw new Error('engine not ready');
+    return Number(m[1]);
+  }
+
+  async waitFor(pattern: RegExp, timeoutMs = 15000): Promise<RegExpExecArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = pattern.exec(this.output);
+      if (m !== null) return m;
+      if (Date.now() > deadline || this.child.exitCode !== null) throw new Error(`not seen: ${pattern}\n${this.output}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  count(pattern: RegExp): number {
+    return this.lines.filter((l) => pattern.test(l)).length;
+  }
+}
+
+/** A c11n for a spawned server on MariaDB. */
+export function spawnedConfig(database: string, maildirRoot: string, extra = '', threads = 2): string {
+  return `
+${extra.includes('uid =') ? '' : 'executes_as_root = yes'}
+threads = ${threads}
+maildir_root = "${maildirRoot}"
+maildrop_query_format_string = "${MAILBOX_QUERY}"
+listen "pop3" { address = "127.0.0.1"  port = 0 }
+database "accounts" {
+  host = "${MARIADB.host}"  port = ${MARIADB.port}  user = "${MARIADB.user}"  password = "${MARIADB.password}"
+  database = "${database}"  pool_size = 4
+}
+${extra}
+`;
+}
