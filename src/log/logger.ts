@@ -90,7 +90,7 @@ export function openLog(options: LoggerOptions): LogHandle {
     options.fallback ??
     (direct
       ? (line) => {
-          stderr ??= new StreamTransport('', 2);
+          stderr ??= new StreamTransport('', process.stderr);
           stderr.send(line, WARN);
         }
       : undefined);
@@ -127,7 +127,8 @@ export function createLogger(options: LoggerOptions): Logger {
   return openLog(options).log;
 }
 
-function openTransport(options: LoggerOptions, pid: number): Transport {
+/** The transport the config names (what openLog uses when given no sink or transport). */
+export function openTransport(options: LoggerOptions, pid: number): Transport {
   const { log } = options;
   const prefix = `${options.identity}[${pid}]: `;
   const now = options.now ?? (() => new Date());
@@ -137,9 +138,9 @@ function openTransport(options: LoggerOptions, pid: number): Transport {
   };
   switch (log.destination) {
     case 'stdout':
-      return new StreamTransport(prefix, 1);
+      return new StreamTransport(prefix, process.stdout);
     case 'stderr':
-      return new StreamTransport(prefix, 2);
+      return new StreamTransport(prefix, process.stderr);
     case 'syslog':
       // syslog(3) sends no host name to the local socket; RFC 5424 has a field for it.
       return new SyslogSocketTransport(log.syslogSocket, framing(log.format === 'rfc5424' ? (options.hostname ?? osHostname()) : undefined));

@@ -1,4 +1,3 @@
-import pino from 'pino';
 
 /**
  * Where r2d2's messages go. `send` is called on the session's own turn of the event loop, so it
@@ -39,44 +38,41 @@ export const MAX_STREAM_BUFFER = 1024 * 1024;
 
 /**
  * stdout or stderr, one plain line each (`tag[pid]: message`), for systemd's journal,
- * daemontools' log/run and development. Written asynchronously through pino's sonic-boom:
- * process.stdout is synchronous on pipes and would stall every session behind a stuck reader.
+ * daemontools' log/run and development. On a pipe or socket Node writes what the kernel takes
+ * at once and queues the rest in memory, never blocking; this bounds that queue: past
+ * MAX_STREAM_BUFFER (a reader that stopped reading) lines are dropped and counted.
+ * Files are written synchronously by Node, as they always are.
  */
 export class StreamTransport implements Transport {
   readonly losses = new LossCounter();
-  private readonly stream: ReturnType<typeof pino.destination>;
   private closed = false;
-  private readonly flushAtExit = (): void => {
-    try {
-      this.stream.flushSync();
-    } catch {
-      // EAGAIN on a full pipe at exit: those lines are lost.
-    }
-  };
+  private readonly name: string;
 
   constructor(
     private readonly prefix: string,
-    fd: 1 | 2,
+    private readonly stream: NodeJS.WritableStream & { readonly writableLength: number } = process.stdout,
   ) {
-    this.stream = pino.destination({ dest: fd, sync: false, minLength: 0, maxLength: MAX_STREAM_BUFFER });
-    this.stream.on('drop', () => this.losses.lose(`${fd === 1 ? 'stdout' : 'stderr'} buffer full`));
-    this.stream.on('error', (error: NodeJS.ErrnoException) => this.losses.lose(`${fd === 1 ? 'stdout' : 'stderr'}: ${error.code ?? error.message}`));
-    process.on('exit', this.flushAtExit);
+    this.name = stream === process.stderr ? 'stderr' : 'stdout';
+    stream.on('error', this.onError);
   }
+
+  private readonly onError = (error: NodeJS.ErrnoException): void => this.losses.lose(`${this.name}: ${error.code ?? error.message}`);
 
   send(message: string, _level: number): void {
     if (this.closed) return this.losses.lose('log closed');
-    this.stream.write(`${this.prefix}${message}\n`);
+    if (this.stream.writableLength > MAX_STREAM_BUFFER) return this.losses.lose(`${this.name} not read (buffer full)`);
+    try {
+      this.stream.write(`${this.prefix}${message}\n`);
+    } catch (error) {
+      this.losses.lose(`${this.name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    // The process's own stdout/stderr stay open: queued lines keep going out.
     this.closed = true;
-    process.off('exit', this.flushAtExit);
-    return new Promise((resolve) => {
-      // Both fds stay open (they are the process's): flush, do not end.
-      this.stream.flush(() => resolve());
-    });
+    this.stream.off('error', this.onError);
+    return Promise.resolve();
   }
 }
 

@@ -10,9 +10,10 @@ export const RECONNECT_DELAY_MS = 1000;
 
 /**
  * Datagrams straight to a collector (`udp_address`, ServerKit's libc_syslog_bypass_address):
- * no local daemon in between. The socket is connected once (one name lookup), so a collector
- * that is down answers with ICMP and later sends fail with ECONNREFUSED: those lines are
- * counted as lost. Nothing here ever waits: sends are asynchronous and bounded.
+ * no local daemon in between. The socket is connected once (one name lookup), so the ICMP
+ * "port unreachable" of a collector that is down comes back as ECONNREFUSED, and those lines
+ * are counted as lost (a collector that is unreachable without ICMP loses lines unseen, as
+ * UDP does). Nothing here ever waits: sends are asynchronous and bounded.
  */
 export class UdpTransport implements Transport {
   readonly losses = new LossCounter();
@@ -64,9 +65,14 @@ export class UdpTransport implements Transport {
       this.socket = socket;
       socket.unref(); // a log socket never keeps the process alive
       socket.on('error', (error: NodeJS.ErrnoException) => {
-        // Connect failures end the socket; a refused datagram reported on receive does not.
-        if (this.state === 'connecting') this.fail(error.code ?? error.message);
-        else this.lastError = error.code ?? error.message;
+        const code = error.code ?? error.message;
+        // Connect failures end the socket. Once connected, an error here is the collector's
+        // ICMP "port unreachable" for one datagram (Linux reports it on the receive path).
+        if (this.state === 'connecting') this.fail(code);
+        else {
+          this.lastError = code;
+          this.losses.lose(`${this.where}: ${code}`);
+        }
       });
       socket.connect(this.port, address, () => {
         if (this.state !== 'connecting') return;

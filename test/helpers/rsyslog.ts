@@ -27,7 +27,8 @@ export class Rsyslog {
     return existsSync(Rsyslog.BINARY);
   }
 
-  static async start(): Promise<Rsyslog> {
+  /** `extra` is more rsyslog configuration (RainerScript), `$DIR` in it is the temp folder. */
+  static async start(extra = ''): Promise<Rsyslog> {
     const dir = mkdtempSync(join(tmpdir(), 'r2d2-rsyslog-'));
     const work = join(dir, 'work');
     mkdirSync(work);
@@ -46,6 +47,7 @@ input(type="imudp" Address="127.0.0.1" Port="${udpPort}")
 template(name="r2d2test" type="string" string="%pri-text% %syslogtag%%msg:::sp-if-no-1st-sp%%msg:::drop-last-lf%\\n")
 *.* action(type="omfile" file="${linesFile}" template="r2d2test")
 *.* action(type="omfile" file="${mailLogFile}" template="RSYSLOG_TraditionalFileFormat")
+${extra.replaceAll('$DIR', dir)}
 `,
     );
     const child = spawn(Rsyslog.BINARY, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -89,23 +91,33 @@ template(name="r2d2test" type="string" string="%pri-text% %syslogtag%%msg:::sp-i
 
   /** The lines written so far: `mail.info<22> server.pop3.r2d2[4242]: [1] connected ...`. */
   lines(): string[] {
-    return existsSync(this.linesFile) ? readFileSync(this.linesFile, 'utf8').split('\n').filter((l) => l !== '') : [];
+    return readLines(this.linesFile);
   }
 
-  /** Waits for a line matching `pattern` and returns it. */
-  async line(pattern: RegExp): Promise<string> {
+  /** Waits for a line matching `pattern` (in `file`, the compared lines by default) and returns it. */
+  async line(pattern: RegExp, file = this.linesFile): Promise<string> {
     let found: string | undefined;
-    await this.waitFor(() => (found = this.lines().find((l) => pattern.test(l))) !== undefined, `a line matching ${pattern}`);
+    await this.waitFor(() => (found = readLines(file).find((l) => pattern.test(l))) !== undefined, `a line matching ${pattern} in ${file}`);
     return found as string;
+  }
+
+  /** Stops (SIGSTOP) or resumes (SIGCONT) the daemon: a stopped one reads nothing, its socket fills. */
+  pause(paused: boolean): void {
+    this.child.kill(paused ? 'SIGSTOP' : 'SIGCONT');
   }
 
   async stop(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGCONT');
       this.child.kill('SIGTERM');
       await this.exited;
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+function readLines(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : [];
 }
 
 async function freeUdpPort(): Promise<number> {

@@ -1,7 +1,7 @@
 import { openAccounts } from '../../src/accounts/open-accounts';
 import { parseConfigText } from '../../src/config/load';
 import type { Config } from '../../src/config/types';
-import { createLogger } from '../../src/log/logger';
+import { openLog, openTransport, type LogHandle } from '../../src/log/logger';
 import { startServer, type RunningServer } from '../../src/server/server';
 import { MAILBOX_QUERY, MARIADB } from './mariadb';
 
@@ -17,6 +17,8 @@ export interface TestServerOptions {
   readonly dbPort?: number;
   /** c11n listen sections replacing the default plain one (named "pop3"). */
   readonly listeners?: string;
+  /** A c11n log section replacing the default; its destination (syslog, udp) is used for real, lines are still captured. */
+  readonly log?: string;
 }
 
 export interface TestServer {
@@ -25,6 +27,8 @@ export interface TestServer {
   portOf(listener: string): number;
   readonly config: Config;
   readonly server: RunningServer;
+  /** The server's logger, transport and loss counter. */
+  readonly logging: LogHandle;
   /** Every log line the server wrote, as an operator would read it. */
   readonly lines: string[];
   /** Resolves with the first log line matching, waiting for it if needed. */
@@ -49,7 +53,7 @@ database "accounts" {
   connect_timeout = 2
 }
 limits { max_bad_commands = ${options.maxBadCommands ?? 10}  max_connections = ${options.maxConnections ?? 1000} }
-log { destination = stdout  level = debug }
+${options.log ?? 'log { destination = stdout  level = debug }'}
 ${options.extra ?? ''}
 `;
 }
@@ -59,15 +63,32 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const config = parseConfigText(testConfigText(options), process.cwd(), {}, 2);
   const lines: string[] = [];
   const watchers: Array<() => void> = [];
-  const log = createLogger({
+  const capture = (line: string): void => {
+    lines.push(line);
+    for (const w of watchers.splice(0)) w();
+  };
+  const pid = 4242;
+  const prefix = `${config.identity}[${pid}]: `;
+  const real = options.log === undefined ? undefined : openTransport({ identity: config.identity, log: config.log, pid }, pid);
+  const logging = openLog({
     identity: config.identity,
     log: config.log,
-    pid: 4242,
-    sink: (line) => {
-      lines.push(line);
-      for (const w of watchers.splice(0)) w();
-    },
+    pid,
+    sink: capture,
+    ...(real === undefined
+      ? {}
+      : {
+          transport: {
+            losses: real.losses,
+            send: (message: string, level: number) => {
+              capture(prefix + message);
+              real.send(message, level);
+            },
+            close: () => real.close(),
+          },
+        }),
   });
+  const log = logging.log;
   const server = await startServer({ config, accounts: openAccounts(config), log });
   const port = server.listeners[0]?.port ?? 0;
   const waitForLine = async (pattern: RegExp, timeoutMs = 5000): Promise<string> => {
@@ -91,5 +112,9 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     if (found === undefined) throw new Error(`no listener ${name}`);
     return found.port;
   };
-  return { port, portOf, config, server, lines, waitForLine, close: () => server.close() };
+  const close = async (): Promise<void> => {
+    await server.close();
+    await logging.close();
+  };
+  return { port, portOf, config, server, logging, lines, waitForLine, close };
 }
