@@ -14,6 +14,7 @@ export interface LoadResult {
   readonly wallMs: number;
   /** CPU time of this whole process (main thread and workers), ms. */
   readonly cpuMs: number;
+  readonly tls: string | undefined;
 }
 
 export class LoadPool {
@@ -105,5 +106,6 @@ function merge(results: readonly RunResult[], wallMs: number, cpuMs: number): Lo
     latencies,
     wallMs,
     cpuMs,
+    tls: results.find((r) => r.tls !== undefined)?.tls,
   };
 }

@@ -34,6 +34,8 @@ export class Pop3Conn {
   private failure: Error | undefined;
   /** Every octet received, status lines included. */
   received = 0;
+  /** The TLS protocol and cipher, once a handshake is done (`TLSv1.3 TLS_AES_256_GCM_SHA384`). */
+  tls: string | undefined;
   private readonly onData = (chunk: Buffer): void => this.data(chunk);
   private readonly onError = (error: Error): void => this.fail(error);
   private readonly onClose = (): void => this.fail(new BenchError('connection closed by the server'));
@@ -55,6 +57,7 @@ export class Pop3Conn {
     const greeting = await conn.expect(false);
     if (!greeting.ok) throw new BenchError(`greeting: ${greeting.head}`);
     if (target.transport === 'stls') await conn.startTls();
+    if ('getCipher' in conn.socket) conn.tls = `${conn.socket.getProtocol() ?? '?'} ${conn.socket.getCipher().name}`;
     return conn;
   }
 

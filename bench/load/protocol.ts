@@ -49,6 +49,8 @@ export interface RunResult {
   readonly messages: number;
   /** Session latencies in ms (connect to the QUIT reply). */
   readonly latencies: Float64Array;
+  /** What TLS the sessions negotiated (protocol and cipher), when they used TLS. */
+  readonly tls: string | undefined;
 }
 
 export type FromWorker =

@@ -6,6 +6,7 @@ import type { RunSpec, Target } from './protocol';
 export interface SessionOutcome {
   readonly bytes: number;
   readonly messages: number;
+  readonly tls: string | undefined;
 }
 
 /** USER and PASS; the connection is left in the TRANSACTION state. */
@@ -45,7 +46,7 @@ export async function runSession(spec: RunSpec, user: string): Promise<SessionOu
         break;
     }
     await conn.quit();
-    return { bytes: conn.received, messages };
+    return { bytes: conn.received, messages, tls: conn.tls };
   } catch (error) {
     conn.close();
     throw error;

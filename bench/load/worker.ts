@@ -22,6 +22,7 @@ async function run(spec: RunSpec): Promise<RunResult> {
   const latencies: number[] = [];
   let bytes = 0;
   let messages = 0;
+  let tls: string | undefined;
   const client = async (users: readonly string[]): Promise<void> => {
     for (let n = 0; n < spec.maxSessionsPerClient && Date.now() < spec.deadline; n++) {
       const user = users[n % users.length];
@@ -32,13 +33,14 @@ async function run(spec: RunSpec): Promise<RunResult> {
         latencies.push(performance.now() - started);
         bytes += outcome.bytes;
         messages += outcome.messages;
+        tls ??= outcome.tls;
       } catch (error) {
         errors.add(error);
       }
     }
   };
   await Promise.all(spec.clients.map(client));
-  return { sessions: latencies.length, errors: errors.count, errorSamples: errors.samples, bytes, messages, latencies: Float64Array.from(latencies) };
+  return { sessions: latencies.length, errors: errors.count, errorSamples: errors.samples, bytes, messages, latencies: Float64Array.from(latencies), tls };
 }
 
 let idle: Pop3Conn[] = [];

@@ -92,6 +92,14 @@ export function treeMemory(root: number): Memory {
   return { processes, pssKiB: pss, rssKiB: rss };
 }
 
+/** CPU ms all processes of the machine have used (from /proc/stat; idle and iowait left out). */
+export function systemBusyMs(): number {
+  const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0] ?? '';
+  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+  const ticks = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
 /** The first process whose command name is one of `names` (e.g. the MariaDB server). */
 export function findProcess(names: readonly string[]): number | undefined {
   for (const name of readdirSync('/proc')) {

@@ -21,6 +21,10 @@ export interface Figures {
   readonly serverCpuShare: number;
   /** The load generator's own CPU over wall time and all cores, 0..1. */
   readonly loadCpuShare: number;
+  /** CPU used by everything else on the machine meanwhile (other servers, other jobs), 0..1. */
+  readonly otherCpuShare: number;
+  /** TLS protocol and cipher the sessions negotiated, for TLS rows. */
+  readonly tls?: string;
   /** Idle row only: PSS growth per open session, KiB, and the totals behind it. */
   readonly memory?: {
     readonly opened: number;
@@ -49,7 +53,10 @@ export interface RawRun {
   readonly loadCpuMs: number;
   readonly serverCpuMs: number;
   readonly dbCpuMs: number;
+  /** Busy CPU of the whole machine meanwhile, ms. */
+  readonly systemCpuMs: number;
   readonly cores: number;
+  readonly tls?: string | undefined;
 }
 
 export function figures(r: RawRun): Figures {
@@ -69,6 +76,8 @@ export function figures(r: RawRun): Figures {
     dbCpuMsPerSession: r.sessions > 0 ? round(r.dbCpuMs / r.sessions, 3) : NaN,
     serverCpuShare: round(r.serverCpuMs / (r.wallMs * r.cores), 3),
     loadCpuShare: round(r.loadCpuMs / (r.wallMs * r.cores), 3),
+    otherCpuShare: round(Math.max(0, r.systemCpuMs - r.serverCpuMs - r.loadCpuMs - (Number.isFinite(r.dbCpuMs) ? r.dbCpuMs : 0)) / (r.wallMs * r.cores), 3),
+    ...(r.tls === undefined ? {} : { tls: r.tls }),
   };
 }
 
