@@ -33,13 +33,22 @@ const MYSQL_DEFAULTS = {
   poolSize: 10, connectTimeoutMs: 5000, file: undefined,
 };
 
+const PLAIN_110 = { name: 'pop3', address: '0.0.0.0', port: 110, tls: 'none', tlsConfig: undefined, plaintextAuth: 'always', trustLoopback: false };
+const tlsFiles = (dir: string) => ({
+  certificate: `${dir}/a.pem`, privateKey: `${dir}/a.key`, passphrase: undefined, minVersion: 'TLSv1.2', ciphers: undefined, sni: [], handshakeTimeoutMs: 30_000,
+});
+
 t.test('a minimal config gets every default', async (t) => {
   const accounts = { name: 'accounts', ...MYSQL_DEFAULTS };
   t.same(config(MINIMAL, {}, 8), {
     personalityDir: DIR,
     identity: 'server.pop3.r2d2',
-    listeners: [{ name: 'pop3', address: '0.0.0.0', port: 110, tls: 'none' }],
+    listeners: [PLAIN_110],
     threads: 8,
+    uid: undefined,
+    gid: undefined,
+    executesAsRoot: false,
+    shutdownTimeoutMs: 30_000,
     idleTimeoutMs: 600_000,
     maildirRoot: undefined,
     maildropQuery: 'SELECT maildir FROM m WHERE u = %u',
@@ -47,19 +56,29 @@ t.test('a minimal config gets every default', async (t) => {
     databases: [accounts],
     limits: { maxBadCommands: 10, maxConnections: 10000 },
     log: { destination: 'stdout', level: 'info', format: 'rfc3164', facility: 'mail', syslogSocket: '/dev/log', udpAddress: undefined },
+    deliver: undefined,
   });
 });
 
 t.test('a full config round trip', async (t) => {
   const text = `
 identity = pop.example.org
-listen "pop3" { address = 192.0.2.1; port = 110; tls = stls }
+listen "pop3" { address = 192.0.2.1; port = 110; tls = stls; certificate = /etc/ssl/a.pem; private_key = /etc/ssl/a.key }
 listen "pop3s" {
   address = "::"
   port = 995
   tls = implicit
+  certificate = tls/a.pem
+  private_key = tls/a.key
+  min_tls_version = TLSv1.3
+  handshake_timeout = 5
+  plaintext_auth = never
+  sni "pop.example.net" { certificate = b.pem, private_key = b.key, passphrase = "p" }
 }
 threads = 3
+uid = vmail
+gid = mail
+shutdown_timeout = 5
 idle_timeout = 30
 maildir_root = /var/mail/../mail/vhosts/
 maildrop_query_format_string = "SELECT maildir FROM mailbox WHERE local = %l AND domain = %d AND pw = %p AND ip <> %r AND x LIKE '100%%' AND u = '%u'"
@@ -81,10 +100,27 @@ log { destination = syslog, level = trace }
     personalityDir: DIR,
     identity: 'pop.example.org',
     listeners: [
-      { name: 'pop3', address: '192.0.2.1', port: 110, tls: 'stls' },
-      { name: 'pop3s', address: '::', port: 995, tls: 'implicit' },
+      { name: 'pop3', address: '192.0.2.1', port: 110, tls: 'stls', tlsConfig: tlsFiles('/etc/ssl'), plaintextAuth: 'never', trustLoopback: false },
+      {
+        name: 'pop3s',
+        address: '::',
+        port: 995,
+        tls: 'implicit',
+        tlsConfig: {
+          ...tlsFiles(`${DIR}/tls`),
+          minVersion: 'TLSv1.3',
+          handshakeTimeoutMs: 5000,
+          sni: [{ serverName: 'pop.example.net', certificate: `${DIR}/b.pem`, privateKey: `${DIR}/b.key`, passphrase: 'p' }],
+        },
+        plaintextAuth: 'never',
+        trustLoopback: false,
+      },
     ],
     threads: 3,
+    uid: 'vmail',
+    gid: 'mail',
+    executesAsRoot: false,
+    shutdownTimeoutMs: 5000,
     idleTimeoutMs: 30_000,
     maildirRoot: '/var/mail/vhosts',
     maildropQuery: "SELECT maildir FROM mailbox WHERE local = %l AND domain = %d AND pw = %p AND ip <> %r AND x LIKE '100%%' AND u = '%u'",
@@ -92,6 +128,7 @@ log { destination = syslog, level = trace }
     databases: [main, embedded],
     limits: { maxBadCommands: 3, maxConnections: 1 },
     log: { destination: 'syslog', level: 'trace', format: 'rfc3164', facility: 'mail', syslogSocket: '/dev/log', udpAddress: undefined },
+    deliver: undefined,
   });
 });
 
@@ -108,7 +145,7 @@ t.test('threads and cores', async (t) => {
   t.equal(config(MINIMAL, {}, 16).threads, 16);
   t.equal(config(`threads = 0\n${MINIMAL}`, {}, 0).threads, 1, 'never fewer than one thread');
   t.equal(config(`threads = 5\n${MINIMAL}`, {}, 16).threads, 5);
-  t.equal(failure(() => config(`threads = -1\n${MINIMAL}`)), 'c11n:1:11: "threads" must be at least 0, got -1');
+  t.equal(failure(() => config(`threads = -1\n${MINIMAL}`)), 'c11n:1:11: "threads" must be between 0 and 1024, got -1');
 });
 
 t.test('r2d2 value checks', async (t) => {
@@ -159,6 +196,8 @@ t.test('databases and accounts_database', async (t) => {
   t.equal(failure(() => config(`${head}database "a" { pool_size = 1001 }`)), 'c11n:3:28: "pool_size" must be between 1 and 1000, got 1001');
   t.equal(failure(() => config(`${head}database "a" { connect_timeout = 0 }`)), 'c11n:3:34: "connect_timeout" must be between 1 and 2147483, got 0');
   t.equal(config(`${head}database "a" { driver = sqlite, file = /abs/a.db }`).accountsDatabase.file, '/abs/a.db');
+  t.match(failure(() => config(`${rest}listen "x" { port = 110, tls = stls }`)), /^c11n:3:\d+: listen "x" has tls = stls: set certificate and private_key$/);
+  t.equal(failure(() => config(`uid = ""\n${MINIMAL}`)), 'c11n:1:7: "uid" must not be empty');
 });
 
 t.test('includes through the injected reader', async (t) => {
@@ -174,8 +213,8 @@ t.test('loadConfig reads <dir>/c11n and its includes from disk', async (t) => {
   const c = loadConfig(dir, { POOL: '4' }, 2);
   t.equal(c.personalityDir, dir);
   t.same(c.listeners, [
-    { name: 'pop3', address: '0.0.0.0', port: 1110, tls: 'none' },
-    { name: 'pop3s', address: '0.0.0.0', port: 1995, tls: 'implicit' },
+    { ...PLAIN_110, port: 1110 },
+    { ...PLAIN_110, name: 'pop3s', port: 1995, tls: 'stls', tlsConfig: tlsFiles(dir), plaintextAuth: 'never' },
   ]);
   t.same(c.accountsDatabase, { ...MYSQL_DEFAULTS, name: 'local', driver: 'sqlite', poolSize: 4, file: path.join(dir, 'data/accounts.sqlite') });
   t.equal(c.maildropQuery, 'SELECT path FROM users WHERE login = %u AND pw = %p');
@@ -188,7 +227,7 @@ t.test('loadConfig reads <dir>/c11n and its includes from disk', async (t) => {
 t.test('the example personality loads', async (t) => {
   const dir = path.join(ROOT, 'personality');
   const c = loadConfig(dir, { R2D2_DB_PASSWORD: 'pw' }, 4);
-  t.same(c.listeners, [{ name: 'pop3', address: '0.0.0.0', port: 110, tls: 'none' }]);
+  t.same(c.listeners, [PLAIN_110]);
   t.same(c.accountsDatabase, { ...MYSQL_DEFAULTS, name: 'accounts', user: 'r2d2', password: 'pw', database: 'mail' });
   t.equal(c.maildropQuery, 'SELECT maildir FROM mailbox WHERE username = %u AND password = SHA2(%p, 256) AND active = 1');
   t.equal(c.maildirRoot, '/var/mail/vhosts');
