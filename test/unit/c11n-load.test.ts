@@ -196,7 +196,7 @@ t.test('databases and accounts_database', async (t) => {
   t.equal(failure(() => config(`${head}database "a" { pool_size = 1001 }`)), 'c11n:3:28: "pool_size" must be between 1 and 1000, got 1001');
   t.equal(failure(() => config(`${head}database "a" { connect_timeout = 0 }`)), 'c11n:3:34: "connect_timeout" must be between 1 and 2147483, got 0');
   t.equal(config(`${head}database "a" { driver = sqlite, file = /abs/a.db }`).accountsDatabase.file, '/abs/a.db');
-  t.match(failure(() => config(`${rest}listen "x" { port = 110, tls = stls }`)), /^c11n:3:\d+: listen "x" has tls = stls: set certificate and private_key$/);
+  t.match(failure(() => config(`${QUERY}\ndatabase "a" { }\nlisten "x" { port = 110, tls = stls }`)), /^c11n:3:\d+: listen "x" has tls = stls: set certificate and private_key$/);
   t.equal(failure(() => config(`uid = ""\n${MINIMAL}`)), 'c11n:1:7: "uid" must not be empty');
 });
 
