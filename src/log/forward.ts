@@ -1,10 +1,10 @@
 import { LossCounter, type Transport } from './transport';
 
 /**
- * Worker threads and the syslog socket: the socket lives in the main thread (./syslog-socket.ts),
- * so a worker's logger uses `forwardTransport(parentPort)` and the main thread hands what it
- * receives to its own transport with `deliverForwarded(handle.transport, message)`. Any
- * destination works this way; one process then has one log socket and one loss counter.
+ * Worker threads and the syslog socket: the socket lives in the main thread (./syslog-socket.ts).
+ * openLog does this by itself for destination syslog: a worker's logger posts each message on the
+ * BroadcastChannel LOG_CHANNEL, and the main thread's logger sends it on (one socket, one loss
+ * counter per process). These helpers also work over any MessagePort.
  */
 export interface ForwardedLine {
   readonly r2d2Log: string;

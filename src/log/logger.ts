@@ -1,6 +1,8 @@
 import { hostname as osHostname } from 'node:os';
+import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 import pino, { type Logger } from 'pino';
 import type { LogConfig } from '../config/types';
+import { deliverForwarded, forwardTransport } from './forward';
 import { formatMessage } from './line-format';
 import { frame, type FrameOptions } from './syslog-format';
 import { SyslogSocketTransport } from './syslog-socket';
@@ -47,6 +49,8 @@ export interface LogHandle {
 }
 
 export const REPORT_INTERVAL_MS = 60_000;
+/** The BroadcastChannel on which worker threads hand syslog lines to the main thread. */
+export const LOG_CHANNEL = 'r2d2-log';
 /** pino's number for warn. */
 const WARN = 40;
 
@@ -104,6 +108,15 @@ export function openLog(options: LoggerOptions): LogHandle {
     if (transport.losses.total > before) transport.losses.take();
     fallback?.(prefix + message, WARN);
   };
+  // The syslog socket lives in the main thread; worker threads' loggers post their lines here.
+  let hub: BroadcastChannel | undefined;
+  if (ownDestination && options.log.destination === 'syslog' && isMainThread) {
+    hub = new BroadcastChannel(LOG_CHANNEL);
+    hub.onmessage = (event: unknown) => {
+      deliverForwarded(transport, (event as { data?: unknown }).data);
+    };
+    hub.unref();
+  }
   const interval = options.reportIntervalMs ?? REPORT_INTERVAL_MS;
   const timer = interval > 0 ? setInterval(reportLost, interval) : undefined;
   timer?.unref();
@@ -115,6 +128,7 @@ export function openLog(options: LoggerOptions): LogHandle {
     reportLost,
     async close() {
       if (timer !== undefined) clearInterval(timer);
+      hub?.close();
       reportLost();
       await transport.close();
       await stderr?.close();
@@ -141,9 +155,17 @@ export function openTransport(options: LoggerOptions, pid: number): Transport {
       return new StreamTransport(prefix, process.stdout);
     case 'stderr':
       return new StreamTransport(prefix, process.stderr);
-    case 'syslog':
+    case 'syslog': {
+      if (!isMainThread) {
+        // unix-dgram polls on the main thread's loop: a worker posts to the main thread's logger.
+        const channel = new BroadcastChannel(LOG_CHANNEL);
+        channel.unref();
+        const forward = forwardTransport(channel);
+        return { losses: forward.losses, send: forward.send, close: () => Promise.resolve(channel.close()) };
+      }
       // syslog(3) sends no host name to the local socket; RFC 5424 has a field for it.
       return new SyslogSocketTransport(log.syslogSocket, framing(log.format === 'rfc5424' ? (options.hostname ?? osHostname()) : undefined));
+    }
     case 'udp': {
       const address = log.udpAddress;
       if (address === undefined) throw new Error('log destination udp needs udp_address');

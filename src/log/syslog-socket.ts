@@ -12,7 +12,7 @@ import { LossCounter, type Transport } from './transport';
  * drops lines too; the socket is reopened on the next line, at most once a second.
  *
  * unix-dgram is not context-aware and polls on the main thread's loop: use this transport in
- * the main thread only; worker threads forward their lines to it (./forward.ts).
+ * the main thread only; worker threads' loggers forward their lines to it (logger.ts, forward.ts).
  */
 interface UnixDgramSocket {
   on(event: 'error', listener: (error: Error) => void): this;
@@ -64,7 +64,7 @@ export class SyslogSocketTransport implements Transport {
     private readonly now: () => number = Date.now,
   ) {
     if (!isMainThread) {
-      throw new Error('log destination syslog: open the syslog socket in the main thread and forward worker lines to it (src/log/forward.ts)');
+      throw new Error('log destination syslog: the syslog socket is opened in the main thread; worker threads forward to it (src/log/forward.ts)');
     }
     loadUnixDgram();
     this.idle = setTimeout(() => this.drop(), IDLE_CLOSE_MS);

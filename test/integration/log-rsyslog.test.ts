@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { openLog } from '../../src/log/logger';
 import { fixture } from '../helpers/fixture';
 import { putMessage, rfc822Size, sampleMessage } from '../helpers/maildir';
 import { Rsyslog } from '../helpers/rsyslog';
@@ -147,6 +149,24 @@ t.test('rsyslog receives the session lines', async (t) => {
     const snippet = await rsyslog.line(/\[1\] disconnected: peer quit, sequence="upnq"/, join(rsyslog.dir, 'r2d2.log'));
     t.match(snippet, new RegExp(`^\\S+ \\S+ ${esc(TAG)}: \\[1\\] disconnected: peer quit, sequence="upnq" delays="0"$`), 'the snippet gives RFC 5424 lines the same form');
     t.equal(f.server.logging.stats().lost, 0);
+  });
+
+  t.test('worker threads hand their lines to the main thread, which owns the syslog socket', async (t) => {
+    const log = { destination: 'syslog', level: 'info', format: 'rfc3164', facility: 'local2', syslogSocket: rsyslog.socketPath, udpAddress: undefined } as const;
+    const main = openLog({ identity: 'server.pop3.r2d2', log, pid: 4242 });
+    t.teardown(() => main.close());
+    const worker = new Worker(
+      `const { openLog } = require(${JSON.stringify(join(__dirname, '../../src/log/logger.js'))});
+       const { workerData } = require('node:worker_threads');
+       const handle = openLog({ identity: 'server.pop3.r2d2', log: workerData, pid: 4242 });
+       handle.log.child({ session: 77 }).info({ user: 'ivy' }, 'login ok');
+       handle.close();`,
+      { eval: true, workerData: log },
+    );
+    const exitCode = await new Promise<number>((resolve) => worker.once('exit', resolve));
+    t.equal(exitCode, 0);
+    t.equal(await received('local2', 77, 'login ok'), `local2.info ${TAG}: [77] login ok user="ivy"`);
+    t.equal(main.stats().lost, 0);
   });
 
   t.test('a stuck syslog daemon (full socket buffer) loses lines, never a session', async (t) => {
