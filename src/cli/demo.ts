@@ -78,3 +78,12 @@ log {
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
+
+/** What `npm start` prints once the port is bound: how to connect. */
+export function demoBanner(port: number): string {
+  return (
+    `r2d2 is serving the demo maildrop on 127.0.0.1:${port} (user "${DEMO_USER}", password "${DEMO_PASSWORD}").\n` +
+    `Try: curl pop3://${DEMO_USER}:${DEMO_PASSWORD}@127.0.0.1:${port}/1   or   python3 -c "import poplib; p=poplib.POP3('127.0.0.1', ${port}); p.user('${DEMO_USER}'); p.pass_('${DEMO_PASSWORD}'); print(p.stat())"\n` +
+    'Stop with Ctrl-C.'
+  );
+}

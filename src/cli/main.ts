@@ -1,12 +1,10 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { C11nError } from '../config/errors';
-import { DEMO_PASSWORD, DEMO_USER, ensureDemo } from './demo';
 import { registerDeliver } from './deliver-command';
 import { registerMaildir } from './maildir-command';
-import { preflight, readConfig, serve, version } from './serve';
-import { TlsConfigError } from '../server/tls-contexts';
-import { StartupError } from '../server/supervisor';
+import { OperatorError } from '../config/operator-error';
+import { version } from './version';
 
 function personalityOf(option: string | undefined): string {
   const dir = option ?? process.env['SERVER_PERSONALITY_PATH'];
@@ -28,16 +26,15 @@ export function main(argv: string[]): void {
     .option('-p, --personality <dir>', 'personality folder (default: $SERVER_PERSONALITY_PATH)')
     .option('--demo', 'run on the embedded default (SQLite accounts, a demo maildrop), made on first run')
     .action(async (options: { personality?: string; demo?: boolean }) => {
-      const dir = options.demo === true ? ensureDemo(process.env['R2D2_DEMO_DIR'] ?? join(__dirname, '../../../var/demo')) : personalityOf(options.personality);
-      const config = readConfig(dir);
-      const banner =
-        options.demo === true
-          ? (port: number) =>
-              `r2d2 is serving the demo maildrop on 127.0.0.1:${port} (user "${DEMO_USER}", password "${DEMO_PASSWORD}").\n` +
-              `Try: curl pop3://${DEMO_USER}:${DEMO_PASSWORD}@127.0.0.1:${port}/1   or   python3 -c "import poplib; p=poplib.POP3('127.0.0.1', ${port}); p.user('${DEMO_USER}'); p.pass_('${DEMO_PASSWORD}'); print(p.stat())"\n` +
-              'Stop with Ctrl-C.'
-          : undefined;
-      process.exitCode = await serve(config, banner);
+      // Loaded here, not at the top: `r2d2 deliver` runs once per message and needs none of it.
+      const { readConfig, serve } = await import('./serve');
+      if (options.demo !== true) {
+        process.exitCode = await serve(readConfig(personalityOf(options.personality)));
+        return;
+      }
+      const { demoBanner, ensureDemo } = await import('./demo');
+      const dir = ensureDemo(process.env['R2D2_DEMO_DIR'] ?? join(__dirname, '../../../var/demo'));
+      process.exitCode = await serve(readConfig(dir), demoBanner);
     });
 
   program
@@ -45,6 +42,7 @@ export function main(argv: string[]): void {
     .description('read and validate a personality, then exit (0 = good)')
     .option('-p, --personality <dir>', 'personality folder (default: $SERVER_PERSONALITY_PATH)')
     .action(async (options: { personality?: string }) => {
+      const { preflight, readConfig } = await import('./serve');
       const config = readConfig(personalityOf(options.personality));
       await preflight(config);
       process.stdout.write(`${config.personalityDir}/c11n: ok (${config.listeners.length} listener(s), database "${config.accountsDatabase.name}")\n`);
@@ -54,7 +52,7 @@ export function main(argv: string[]): void {
   registerMaildir(program);
 
   program.parseAsync(argv).catch((error: unknown) => {
-    if (error instanceof C11nError || error instanceof UsageError || error instanceof TlsConfigError || error instanceof StartupError) {
+    if (error instanceof C11nError || error instanceof UsageError || error instanceof OperatorError) {
       process.stderr.write(`${error.message}\n`);
       process.exitCode = 2;
       return;

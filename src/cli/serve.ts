@@ -5,6 +5,7 @@ import type { Config } from '../config/types';
 import { createLogger } from '../log/logger';
 import { runSupervisor, sessionCredentials, StartupError } from '../server/supervisor';
 import { TlsContexts } from '../server/tls-contexts';
+import { version } from './version';
 
 export function readConfig(personalityDir: string): Config {
   return loadConfig(personalityDir, process.env, cpus().length);
@@ -38,9 +39,3 @@ export function checkTls(config: Config): void {
   }
 }
 
-export function version(): string {
-  // package.json is two levels above dist/src/cli.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const pkg = require('../../../package.json') as { version: string };
-  return pkg.version;
-}

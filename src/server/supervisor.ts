@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types';
+import { OperatorError } from '../config/operator-error';
 import { resolveCredentials, type Credentials } from './credentials';
 import type { BinderMessage } from './binder';
 import type { FromSupervisor, ToSupervisor } from './messages';
@@ -15,7 +16,7 @@ import type { FromSupervisor, ToSupervisor } from './messages';
 const RESTART_BACKOFF_MS = [500, 1000, 5000, 15000];
 
 /** A reason not to start that the operator must fix in the personality. */
-export class StartupError extends Error {}
+export class StartupError extends OperatorError {}
 
 /** Sessions must not run as root unless the personality says so (ServerKit's rule). */
 export function sessionCredentials(config: Config): Credentials | undefined {

@@ -1,10 +1,11 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
+import { OperatorError } from '../config/operator-error';
 import type { CertificateConfig, TlsConfig } from '../config/types';
 
 /** A certificate or key that cannot be used: the message says which file and why. */
-export class TlsConfigError extends Error {}
+export class TlsConfigError extends OperatorError {}
 
 /**
  * The secure contexts of one listener: its default certificate and those chosen by SNI.
