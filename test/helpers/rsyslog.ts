@@ -53,7 +53,18 @@ ${extra.replaceAll('$DIR', dir)}
     const child = spawn(Rsyslog.BINARY, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // A test process that fails without its teardown still takes its rsyslogd along.
+    const orphanGuard = (): void => {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    };
+    process.once('exit', orphanGuard);
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        process.off('exit', orphanGuard);
+        resolve();
+      }),
+    );
     const rsyslog = new Rsyslog(dir, socketPath, udpPort, linesFile, mailLogFile, child, exited);
     try {
       await rsyslog.waitUntilReady();
