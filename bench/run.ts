@@ -7,7 +7,7 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { LoadPool } from './load/pool';
 import type { Target, Transport, Workload } from './load/protocol';
-import { cpuCount, findProcess, systemBusyMs, treeCpuMs, treeMemory } from './measure/proc';
+import { cpuCount, findProcess, forksSinceBoot, systemBusyMs, treeCpuMs, treeMemory } from './measure/proc';
 import { flameSvg, summarize, type ProfileSummary } from './report/profile';
 import { figures, round, type Figures } from './report/stats';
 import { chartSvg } from './report/svg';
@@ -140,6 +140,7 @@ async function measure(
   const cpu0 = treeCpuMs(serverPid);
   const db0 = dbCpuMs();
   const sys0 = systemBusyMs();
+  const forks0 = forksSinceBoot();
   const run = await pool.run(
     {
       workload,
@@ -154,7 +155,7 @@ async function measure(
     clients,
   );
   const serverCpuMs = treeCpuMs(serverPid) - cpu0;
-  return figures({ ...run, loadCpuMs: run.cpuMs, serverCpuMs, dbCpuMs: dbCpuMs() - db0, systemCpuMs: systemBusyMs() - sys0, cores });
+  return figures({ ...run, loadCpuMs: run.cpuMs, serverCpuMs, dbCpuMs: dbCpuMs() - db0, systemCpuMs: systemBusyMs() - sys0, machineForks: forksSinceBoot() - forks0, cores });
 }
 
 async function measureIdle(pool: LoadPool, serverPid: number, target: Target, users: readonly string[], cores: number): Promise<Figures> {
@@ -163,6 +164,7 @@ async function measureIdle(pool: LoadPool, serverPid: number, target: Target, us
   const cpu0 = treeCpuMs(serverPid);
   const db0 = dbCpuMs();
   const sys0 = systemBusyMs();
+  const forks0 = forksSinceBoot();
   const load0 = process.cpuUsage();
   const started = performance.now();
   const opened = await pool.idleOpen({ target, password: PASSWORD, concurrency: 32, sessionTimeoutMs: 120_000 }, users);
@@ -185,6 +187,7 @@ async function measureIdle(pool: LoadPool, serverPid: number, target: Target, us
     serverCpuMs,
     dbCpuMs: dbCpuMs() - db0,
     systemCpuMs: systemBusyMs() - sys0,
+    machineForks: forksSinceBoot() - forks0,
     cores,
   });
   return {
@@ -372,7 +375,7 @@ async function main(): Promise<void> {
 function brief(f: Figures | { pending: string }, spec: RowSpec): string {
   if ('pending' in f) return f.pending;
   if (spec.workload === 'idle') return `${f.memory?.kibPerSession} KiB/session (${f.errors} errors)`;
-  const other = f.otherCpuShare > 0.05 ? `, OTHER JOBS USED ${Math.round(f.otherCpuShare * 100)}% OF THE CPU` : '';
+  const other = f.otherCpuShare > 0.05 ? `, OTHER JOBS USED ${Math.round(f.otherCpuShare * 100)}% OF THE CPU, ${f.machineForks} forks` : '';
   return `${f.sessionsPerSec}/s ${f.mbPerSec} MB/s p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms (${f.errors} errors, load gen CPU ${Math.round(f.loadCpuShare * 100)}%${other})`;
 }
 

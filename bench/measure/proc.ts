@@ -100,6 +100,12 @@ export function systemBusyMs(): number {
   return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** Processes and threads created on the machine since boot (/proc/stat `processes`). */
+export function forksSinceBoot(): number {
+  const line = readFileSync('/proc/stat', 'latin1').split('\n').find((l) => l.startsWith('processes '));
+  return Number(line?.split(' ')[1] ?? 0);
+}
+
 /** The first process whose command name is one of `names` (e.g. the MariaDB server). */
 export function findProcess(names: readonly string[]): number | undefined {
   for (const name of readdirSync('/proc')) {

@@ -23,6 +23,8 @@ export interface Figures {
   readonly loadCpuShare: number;
   /** CPU used by everything else on the machine meanwhile (other servers, other jobs), 0..1. */
   readonly otherCpuShare: number;
+  /** Processes and threads created on the whole machine meanwhile (a hint of other jobs). */
+  readonly machineForks: number;
   /** TLS protocol and cipher the sessions negotiated, for TLS rows. */
   readonly tls?: string;
   /** Idle row only: PSS growth per open session, KiB, and the totals behind it. */
@@ -55,6 +57,7 @@ export interface RawRun {
   readonly dbCpuMs: number;
   /** Busy CPU of the whole machine meanwhile, ms. */
   readonly systemCpuMs: number;
+  readonly machineForks: number;
   readonly cores: number;
   readonly tls?: string | undefined;
 }
@@ -77,6 +80,7 @@ export function figures(r: RawRun): Figures {
     serverCpuShare: round(r.serverCpuMs / (r.wallMs * r.cores), 3),
     loadCpuShare: round(r.loadCpuMs / (r.wallMs * r.cores), 3),
     otherCpuShare: round(Math.max(0, r.systemCpuMs - r.serverCpuMs - r.loadCpuMs - (Number.isFinite(r.dbCpuMs) ? r.dbCpuMs : 0)) / (r.wallMs * r.cores), 3),
+    machineForks: r.machineForks,
     ...(r.tls === undefined ? {} : { tls: r.tls }),
   };
 }
