@@ -71,6 +71,10 @@ export const databaseSchema = section({
 export const limitsSchema = section({
   max_bad_commands: int({ min: 1 }).default(10),
   max_connections: int({ min: 1 }).default(10000),
+  max_connections_per_address: int({ min: 1 }).default(50),
+  auth_failure_delay_ms: int({ min: 0, max: 60_000 }).default(1000),
+  auth_penalty_max_ms: int({ min: 0, max: 300_000 }).default(15_000),
+  login_timeout: int({ min: 1, max: MAX_TIMER_SECONDS }).default(60),
 });
 
 /** `host:port` or `[v6]:port` (a collector's UDP address); undefined when good. */
@@ -146,7 +150,14 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
     maildropQuery: doc.maildrop_query_format_string,
     accountsDatabase: chooseAccountsDatabase(doc, databases),
     databases,
-    limits: { maxBadCommands: doc.limits.max_bad_commands, maxConnections: doc.limits.max_connections },
+    limits: {
+      maxBadCommands: doc.limits.max_bad_commands,
+      maxConnections: doc.limits.max_connections,
+      maxConnectionsPerAddress: doc.limits.max_connections_per_address,
+      authFailureDelayMs: doc.limits.auth_failure_delay_ms,
+      authPenaltyMaxMs: doc.limits.auth_penalty_max_ms,
+      loginTimeoutMs: doc.limits.login_timeout * 1000,
+    },
     log: toLog(doc.log),
     deliver: toDeliverConfig(doc.deliver, where(doc, 'deliver') !== undefined, databases, chooseAccountsDatabase(doc, databases)),
   };

@@ -66,6 +66,14 @@ export interface LimitsConfig {
   readonly maxBadCommands: number;
   /** Connections held at once across the whole server; more are refused. */
   readonly maxConnections: number;
+  /** Connections held at once from one client address (all workers together). */
+  readonly maxConnectionsPerAddress: number;
+  /** A failed login waits this long before its -ERR, doubling with repeated failures... */
+  readonly authFailureDelayMs: number;
+  /** ...up to this. */
+  readonly authPenaltyMaxMs: number;
+  /** A client must have logged in within this long of connecting (slowloris brake). */
+  readonly loginTimeoutMs: number;
 }
 
 export type LogDestination = 'stdout' | 'stderr' | 'syslog' | 'udp';

@@ -18,7 +18,10 @@ const CHUNK_OCTETS = 64 * 1024;
 type MessageReply = Extract<Reply, { kind: 'message' }>;
 
 export interface ConnectionOptions {
+  /** RFC 1939 §3's autologout: no command and no reply progress for this long. */
   readonly idleTimeoutMs: number;
+  /** Not logged in this long after connecting: closed (a slow client holds no slot for ever). */
+  readonly loginTimeoutMs: number;
   readonly security: TransportSecurity;
   /** The listener's certificates, for STLS; undefined where none are configured. */
   readonly tls: TlsContexts | undefined;
@@ -41,9 +44,11 @@ export class Connection {
   private readonly done: Promise<void>;
   private resolveDone!: () => void;
 
+  private readonly idleTimer: NodeJS.Timeout;
+  private loginTimer: NodeJS.Timeout | undefined;
+
   private readonly handlers = {
     data: (chunk: Buffer): void => this.onData(chunk),
-    timeout: (): void => this.onTimeout(),
     end: (): void => {
       this.peerEnded = true;
       if (!this.running) void this.run();
@@ -63,19 +68,21 @@ export class Connection {
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     socket.setNoDelay(true);
+    // Activity is a complete command or a reply making progress, not any byte: a client
+    // trickling a byte a minute, or never finishing a line, is idle.
+    this.idleTimer = setTimeout(() => this.onTimeout('autologout: idle for too long'), options.idleTimeoutMs);
+    this.loginTimer = setTimeout(() => this.onTimeout('autologout: no login in time'), options.loginTimeoutMs);
     this.attach(socket);
   }
 
   private attach(socket: Socket): void {
-    socket.setTimeout(this.options.idleTimeoutMs);
     const h = this.handlers;
-    socket.on('data', h.data).on('timeout', h.timeout).on('end', h.end).on('close', h.close).on('error', h.error);
+    socket.on('data', h.data).on('end', h.end).on('close', h.close).on('error', h.error);
   }
 
   private detach(socket: Socket): void {
-    socket.setTimeout(0);
     const h = this.handlers;
-    socket.off('data', h.data).off('timeout', h.timeout).off('end', h.end).off('close', h.close).off('error', h.error);
+    socket.off('data', h.data).off('end', h.end).off('close', h.close).off('error', h.error);
   }
 
   /**
@@ -131,10 +138,10 @@ export class Connection {
     if (!this.running) void this.run();
   }
 
-  private onTimeout(): void {
+  private onTimeout(text: string): void {
     if (this.closing !== undefined) return;
     // RFC 1939 §3: the autologout timer ends the session without entering UPDATE.
-    this.socket.write(statusLine(false, 'autologout: idle for too long'));
+    this.socket.write(statusLine(false, text));
     this.stop('timeout');
   }
 
@@ -143,7 +150,12 @@ export class Connection {
     try {
       for (let event = this.reader.next(); event !== undefined && this.closing === undefined; event = this.reader.next()) {
         if (this.reader.queued <= MAX_QUEUED_LINES / 2 && this.socket.isPaused()) this.socket.resume();
+        this.idleTimer.refresh();
         const step = await this.session.handle(event);
+        if (this.loginTimer !== undefined && this.session.state.kind !== 'AUTHORIZATION') {
+          clearTimeout(this.loginTimer);
+          this.loginTimer = undefined;
+        }
         if (this.closing !== undefined && step.close === undefined) break; // peer went away meanwhile
         await this.send(step.reply);
         if (step.startTls === true) await this.upgrade();
@@ -165,7 +177,11 @@ export class Connection {
 
   private stop(reason: CloseReason): void {
     if (this.closing === undefined) this.closing = reason;
-    if (reason !== 'peer quit' && reason !== 'too many bad commands') this.socket.destroySoon();
+    if (reason !== 'peer quit' && reason !== 'too many bad commands') {
+      // A client that stopped reading would hold destroySoon() open for ever: cut it off.
+      if (this.socket.writableLength > CHUNK_OCTETS) this.socket.destroy();
+      else this.socket.destroySoon();
+    }
     if (!this.running) void this.finish();
   }
 
@@ -173,6 +189,8 @@ export class Connection {
   private async finish(): Promise<void> {
     if (this.finished) return;
     this.finished = true;
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.loginTimer);
     try {
       await this.session.abandon();
     } catch (error) {
@@ -229,6 +247,7 @@ export class Connection {
     this.delays++;
     return new Promise((resolve) => {
       const done = (): void => {
+        this.idleTimer.refresh(); // the client is reading: the reply made progress
         this.socket.off('drain', done);
         this.socket.off('close', done);
         resolve();

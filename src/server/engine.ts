@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types';
 import type { FromSupervisor, FromWorker, ToSupervisor, ToWorker, WorkerData } from './messages';
 import { createSharedBuffers, SharedCounters, ThreadTable, type SharedBuffers } from './shared-state';
+import { PerWorkerCounts } from './shared-tables';
 
 /** A raw TCP handle from the supervisor. Kept referenced for the life of the process and never
  *  closed here: its fd belongs to the worker that listens on it (closing it twice would close
@@ -29,6 +30,7 @@ export class Engine {
   private readonly shared: SharedBuffers;
   private readonly counters: SharedCounters;
   private readonly threads: ThreadTable;
+  private readonly addresses: PerWorkerCounts;
   private readonly workers: Array<Worker | undefined>;
   private readonly retained: RawHandle[] = [];
   private readonly pendingDups = new Map<number, (fd: number) => void>();
@@ -41,6 +43,7 @@ export class Engine {
     this.shared = createSharedBuffers(this.config.threads);
     this.counters = new SharedCounters(this.shared);
     this.threads = new ThreadTable(this.shared);
+    this.addresses = new PerWorkerCounts(this.shared.addresses, this.config.threads);
     this.workers = new Array<Worker | undefined>(this.config.threads).fill(undefined);
   }
 
@@ -142,6 +145,7 @@ export class Engine {
     if (this.workers[slot] !== worker) return;
     this.threads.markDead(slot);
     this.counters.reset(slot);
+    this.addresses.clearWorker(slot);
     this.workers[slot] = undefined;
     if (this.stopping) return;
     this.restarts++;

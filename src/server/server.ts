@@ -10,6 +10,9 @@ import { TransportSecurity } from '../pop3/security';
 import { Connection } from './connection';
 import { describeTls, startTls } from './start-tls';
 import { TlsContexts } from './tls-contexts';
+import { PenaltyPolicy } from './login-penalty';
+import { createSharedBuffers, PENALTY_WINDOW_SECONDS, type SharedBuffers } from './shared-state';
+import { FadingCounts, PerWorkerCounts } from './shared-tables';
 
 export interface ServerDeps {
   readonly config: Config;
@@ -23,8 +26,10 @@ export interface ServerDeps {
   readonly listenFds?: ReadonlyMap<string, number>;
   /** max_connections across every worker; a local count by default. */
   readonly budget?: ConnectionBudget;
-  /** Added to the connect line: which worker thread serves the session. */
+  /** Which worker thread this is (the connect line, the per-address table's column); 0 alone. */
   readonly worker?: number;
+  /** Tables shared by every worker; made for this server alone when absent. */
+  readonly shared?: SharedBuffers;
 }
 
 export interface ConnectionBudget {
@@ -82,6 +87,11 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   let accounts = deps.accounts;
   const retired: Accounts[] = [];
   const budget = deps.budget ?? localBudget();
+  const worker = deps.worker ?? 0;
+  const shared = deps.shared ?? createSharedBuffers(1);
+  const perAddress = new PerWorkerCounts(shared.addresses, shared.threads.byteLength / Int32Array.BYTES_PER_ELEMENT);
+  const penalties = new FadingCounts(shared.penalties, PENALTY_WINDOW_SECONDS);
+  let penalty = new PenaltyPolicy(penalties, config.limits.authFailureDelayMs, config.limits.authPenaltyMaxMs);
   const connections = new Set<Connection>();
   const pending = new Set<Promise<void>>();
   let counter = 0;
@@ -94,13 +104,24 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     if (listener.tlsConfig !== undefined) tlsByListener.set(listener.name, new TlsContexts(listener.tlsConfig));
   }
 
+  /** Takes a place in both limits, or names the one that is full. */
+  const admit = (address: string): string | undefined => {
+    if (!perAddress.tryAdd(address, worker, config.limits.maxConnectionsPerAddress)) return 'max_connections_per_address';
+    if (budget.tryAcquire(config.limits.maxConnections)) return undefined;
+    perAddress.remove(address, worker);
+    return 'max_connections';
+  };
+
   const accept = (listener: ListenerConfig, socket: Socket): void => {
-    if (!budget.tryAcquire(config.limits.maxConnections)) {
+    const address = socket.remoteAddress ?? 'unknown';
+    const refusal = admit(address);
+    if (refusal !== undefined) {
       if (listener.tls === 'implicit') socket.destroy();
       else socket.end(statusLine(false, '[SYS/TEMP] too many connections, try again later'));
-      log.warn({ peer: socket.remoteAddress, listener: listener.name }, 'connection refused: max_connections reached');
+      log.warn({ peer: address, listener: listener.name }, `connection refused: ${refusal} reached`);
       return;
     }
+    socket.once('close', () => perAddress.remove(address, worker));
     const tls = tlsByListener.get(listener.name);
     if (listener.tls !== 'implicit' || tls === undefined) {
       serve(listener, socket, socket, tls, false);
@@ -129,10 +150,10 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const tlsNote = secure ? describeTls(socket as TLSSocket) : listener.tls === 'stls' ? 'stls offered' : 'none';
     sessionLog.info({ peer, listener: listener.name, tls: tlsNote, worker: deps.worker }, 'connected');
     const pop3 = new Pop3Session(
-      { accounts, peer, maildirRoot: config.maildirRoot, implementation, log: sessionLog, lockLiveness: deps.lockLiveness, security },
+      { accounts, peer, maildirRoot: config.maildirRoot, implementation, log: sessionLog, lockLiveness: deps.lockLiveness, security, penalty },
       config.limits.maxBadCommands,
     );
-    const connection = new Connection(socket, pop3, sessionLog, { idleTimeoutMs: config.idleTimeoutMs, security, tls });
+    const connection = new Connection(socket, pop3, sessionLog, { idleTimeoutMs: config.idleTimeoutMs, loginTimeoutMs: config.limits.loginTimeoutMs, security, tls });
     connections.add(connection);
     const ended = connection.start().finally(() => {
       budget.release();
@@ -181,6 +202,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     },
     reconfigure(next: Config, nextAccounts?: Accounts) {
       config = next;
+      penalty = new PenaltyPolicy(penalties, next.limits.authFailureDelayMs, next.limits.authPenaltyMaxMs);
       if (nextAccounts !== undefined && nextAccounts !== accounts) {
         const old = accounts;
         accounts = nextAccounts;

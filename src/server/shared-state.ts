@@ -1,4 +1,5 @@
 import type { LockLiveness } from '../maildrop/lock';
+import { FadingCounts, PerWorkerCounts } from './shared-tables';
 
 /**
  * State every worker thread shares, in SharedArrayBuffers (Atomics, no locks, no messages):
@@ -8,7 +9,16 @@ import type { LockLiveness } from '../maildrop/lock';
 export interface SharedBuffers {
   readonly counters: SharedArrayBuffer;
   readonly threads: SharedArrayBuffer;
+  /** PerWorkerCounts: connections per client address. */
+  readonly addresses: SharedArrayBuffer;
+  /** FadingCounts: recent login failures per address and per login name. */
+  readonly penalties: SharedArrayBuffer;
 }
+
+/** Slots of the address and penalty tables: far more than the addresses seen at once. */
+const TABLE_SLOTS = 16384;
+/** A login failure is forgotten after 15 minutes without another. */
+export const PENALTY_WINDOW_SECONDS = 900;
 
 const SESSION_COUNTER = 0;
 const FIRST_SLOT = 1;
@@ -17,6 +27,8 @@ export function createSharedBuffers(slots: number): SharedBuffers {
   return {
     counters: new SharedArrayBuffer((FIRST_SLOT + slots) * Int32Array.BYTES_PER_ELEMENT),
     threads: new SharedArrayBuffer(slots * Int32Array.BYTES_PER_ELEMENT),
+    addresses: PerWorkerCounts.buffer(TABLE_SLOTS, slots),
+    penalties: FadingCounts.buffer(TABLE_SLOTS),
   };
 }
 

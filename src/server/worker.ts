@@ -30,6 +30,7 @@ async function main(data: WorkerData): Promise<void> {
     listenFds: new Map(data.fds),
     budget: { tryAcquire: (max) => counters.tryAcquire(data.slot, max), release: () => counters.release(data.slot) },
     worker: data.slot,
+    shared: data.shared,
   });
   const send = (message: FromWorker): void => port.postMessage(message);
   port.on('message', (message: ToWorker) => {

@@ -88,6 +88,7 @@ database "accounts" {
   host = "${MARIADB.host}"  port = ${MARIADB.port}  user = "${MARIADB.user}"  password = "${MARIADB.password}"
   database = "${database}"  pool_size = 4
 }
+${extra.includes('limits {') ? '' : 'limits { auth_failure_delay_ms = 0 }'}
 ${extra}
 `;
 }

@@ -15,6 +15,8 @@ export interface TestServerOptions {
   readonly maxBadCommands?: number;
   readonly maxConnections?: number;
   readonly dbPort?: number;
+  /** Extra keys for the limits section; the default turns the failed-login delay off. */
+  readonly limits?: string;
   /** c11n listen sections replacing the default plain one (named "pop3"). */
   readonly listeners?: string;
   /** A c11n log section replacing the default; its destination (syslog, udp) is used for real, lines are still captured. */
@@ -52,7 +54,10 @@ database "accounts" {
   pool_size = 4
   connect_timeout = 2
 }
-limits { max_bad_commands = ${options.maxBadCommands ?? 10}  max_connections = ${options.maxConnections ?? 1000} }
+limits {
+  max_bad_commands = ${options.maxBadCommands ?? 10}  max_connections = ${options.maxConnections ?? 1000}
+  ${options.limits ?? 'auth_failure_delay_ms = 0'}
+}
 ${options.log ?? 'log { destination = stdout  level = debug }'}
 ${options.extra ?? ''}
 `;

@@ -29,9 +29,16 @@ export async function pass(command: Command, state: AuthorizationState, ctx: Ses
   const result = await ctx.accounts.authenticate({ user: name, password: command.rest, peer: ctx.peer });
   if (result.kind === 'denied') {
     // peer= on the line itself: what fail2ban's filter (personality/fail2ban) bans.
+    const wait = ctx.penalty.failed(ctx.peer, name, command.rest);
     ctx.log.info({ user: name, peer: ctx.peer }, 'login failed: bad credentials');
+    // The brute-force brake: this session waits; unknown users and wrong passwords alike.
+    if (wait > 0) {
+      ctx.log.debug({ delayMs: wait }, 'login failure delay');
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
     return { reply: err(AUTH_FAILED), next: back };
   }
+  ctx.penalty.succeeded(ctx.peer, name);
   if (result.kind === 'refused') {
     ctx.log.warn({ user: name }, `login refused: ${result.reason}`);
     return { reply: err('[SYS/PERM] maildrop not available'), next: back };

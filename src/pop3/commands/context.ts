@@ -15,6 +15,14 @@ export interface SessionContext {
   readonly log: Logger;
   readonly lockLiveness: LockLiveness | undefined;
   readonly security: SessionSecurity;
+  readonly penalty: LoginPenalty;
+}
+
+/** Failed-login delays (brute-force brake), shared by every session of the server. */
+export interface LoginPenalty {
+  /** Records a failed login; returns how long to wait before answering, in ms. */
+  failed(peer: string, user: string, password: string): number;
+  succeeded(peer: string, user: string): void;
 }
 
 export interface Outcome {
