@@ -1,0 +1,33 @@
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../helpers/run';
+
+const ROOT = join(__dirname, '../../..');
+
+const hasSystemd = spawnSync('sh', ['-c', 'command -v systemd-analyze']).status === 0;
+
+t.test('the systemd unit passes systemd-analyze verify', { skip: hasSystemd ? false : 'systemd-analyze is not installed' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'r2d2-unit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // The unit names /usr/bin/r2d2 (the installed CLI); verify it against this checkout's.
+  const unit = readFileSync(join(ROOT, 'personality/r2d2.service'), 'utf8').replaceAll('/usr/bin/r2d2', join(ROOT, 'bin/r2d2'));
+  writeFileSync(join(dir, 'r2d2.service'), unit);
+  const r = await run('systemd-analyze', ['verify', join(dir, 'r2d2.service')]);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stderr.trim(), '', 'no warnings');
+  for (const key of ['ProtectSystem=strict', 'NoNewPrivileges=yes', 'AmbientCapabilities=CAP_NET_BIND_SERVICE', 'Restart=on-failure', 'ExecReload=/bin/kill -HUP $MAINPID']) {
+    t.ok(unit.includes(key), key);
+  }
+});
+
+t.test('the daemontools/runit service scripts are executable shell', async (t) => {
+  for (const script of ['personality/svsdir/run', 'personality/svsdir/log/run']) {
+    const path = join(ROOT, script);
+    t.doesNotThrow(() => accessSync(path, constants.X_OK), `${script} is executable`);
+    const syntax = await run('sh', ['-n', path]);
+    t.equal(syntax.code, 0, `${script}: ${syntax.stderr}`);
+  }
+});
