@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { LoadPool } from './load/pool';
 import type { Target, Transport, Workload } from './load/protocol';
 import { cpuCount, findProcess, forksSinceBoot, systemBusyMs, treeCpuMs, treeMemory } from './measure/proc';
@@ -57,7 +57,8 @@ function parseArgs(argv: readonly string[]): Options {
     process.stdout.write(
       `npm run bench [-- OPTIONS]\n  --quick          short runs (under 3 minutes)\n  --cpu-prof[=login,retrieve,large]  also profile r2d2 (node --cpu-prof) under these workloads (default login)\n` +
         `  --only=ID,...    rows: ${ROWS.map((r) => r.id).join(', ')}\n  --load-threads=N load generator threads (default: half the cores, at least 1)\n` +
-        '  --keep           keep the temporary folder (maildirs, configs, logs)\n  --no-readme      do not update the README (full runs update it)\n',
+        '  --keep           keep the temporary folder (maildirs, configs, logs)\n  --no-readme      do not update the README (full runs update it)\n' +
+        '  --report=FILE    print and re-draw a saved run (bench/results/full.json), README table included\n',
     );
     process.exit(0);
   }
@@ -348,24 +349,8 @@ async function main(): Promise<void> {
       rows: rows.map((r) => ({ id: r.spec.id, label: r.spec.label, metric: r.spec.metric, target: r.spec.target, lowerIsBetter: r.spec.lowerIsBetter, ratio: r.ratio, met: r.met, r2d2: r.r2d2, dovecot: r.dovecot })),
       profiles,
     };
-    const table = markdownTable(rows);
-    const notes = errorNotes(rows);
-    const machineLine = `${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}; r2d2 ${result.versions.r2d2}, Dovecot ${result.versions.dovecot}`;
-    process.stdout.write(`\n${table}\n\n${machineLine}\n`);
-    for (const n of notes) process.stdout.write(`errors: ${n}\n`);
-    for (const [workload, p] of Object.entries(profiles)) process.stdout.write(`\n${profileText(workload, p)}\n`);
-
-    const out = join(REPO, 'bench', 'results');
-    mkdirSync(out, { recursive: true });
     const partial = options.only !== undefined;
-    const name = partial ? `${mode}-partial` : mode;
-    writeFileSync(join(out, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
-    writeFileSync(join(out, `${name}.svg`), chartSvg(rows, `r2d2 vs Dovecot ${result.versions.dovecot.split(' ')[0]} (${mode} run, ${result.date.slice(0, 10)})`, machineLine));
-    say(`wrote bench/results/${name}.json and ${name}.svg`);
-    if (!options.quick && !partial && options.readme) {
-      updateReadme(table, machineLine, notes);
-      say('updated the README\'s Performance table');
-    }
+    publish(result, { name: partial ? `${mode}-partial` : mode, writeJson: true, readme: !options.quick && !partial && options.readme });
   } finally {
     await cleanup();
   }
@@ -431,10 +416,51 @@ function profileText(workload: string, p: ProfileSummary): string {
   return lines.join('\n');
 }
 
+type BenchResult = {
+  readonly date: string;
+  readonly mode: string;
+  readonly machine: { readonly cpu: string; readonly cores: number; readonly memoryGiB: number; readonly kernel: string; readonly node: string };
+  readonly versions: { readonly r2d2: string; readonly dovecot: string };
+  readonly rows: readonly { readonly id: string; readonly r2d2: RowResult['r2d2']; readonly dovecot: RowResult['dovecot'] }[];
+  readonly profiles: Partial<Record<string, ProfileSummary>>;
+};
+
+/** Prints the table and writes the JSON, the chart and (when asked) the README table. */
+function publish(result: BenchResult, how: { name: string; writeJson: boolean; readme: boolean }): void {
+  const rows = result.rows.map((r) => {
+    const spec = ROWS.find((s) => s.id === r.id);
+    if (spec === undefined) throw new Error(`unknown row ${r.id}`);
+    return rowResult(spec, r.r2d2, r.dovecot);
+  });
+  const { machine, versions } = result;
+  const table = markdownTable(rows);
+  const notes = errorNotes(rows);
+  const machineLine = `${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}; r2d2 ${versions.r2d2}, Dovecot ${versions.dovecot}`;
+  process.stdout.write(`\n${table}\n\n${machineLine}\n`);
+  for (const n of notes) process.stdout.write(`errors: ${n}\n`);
+  for (const [workload, p] of Object.entries(result.profiles)) if (p !== undefined) process.stdout.write(`\n${profileText(workload, p)}\n`);
+  const out = join(REPO, 'bench', 'results');
+  mkdirSync(out, { recursive: true });
+  if (how.writeJson) writeFileSync(join(out, `${how.name}.json`), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(out, `${how.name}.svg`), chartSvg(rows, `r2d2 vs Dovecot ${versions.dovecot.split(' ')[0]} (${result.mode} run, ${result.date.slice(0, 10)})`, machineLine));
+  say(`wrote bench/results/${how.name}${how.writeJson ? '.json and ' : ''}.svg`);
+  if (how.readme) {
+    updateReadme(table, machineLine, notes, result.date.slice(0, 10));
+    say("updated the README's Performance table");
+  }
+}
+
+/** `--report FILE.json`: prints and re-draws a saved run (and its README table, for a full run). */
+function report(file: string, readme: boolean): void {
+  const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
+  const name = basename(file).replace(/\.json$/, '');
+  publish(result, { name, writeJson: false, readme: readme && result.mode === 'full' && !name.includes('partial') });
+}
+
 const START = '<!-- bench:start -->';
 const END = '<!-- bench:end -->';
 
-function updateReadme(table: string, machineLine: string, notes: readonly string[]): void {
+function updateReadme(table: string, machineLine: string, notes: readonly string[], date: string): void {
   const file = join(REPO, 'README.md');
   const text = readFileSync(file, 'utf8');
   const a = text.indexOf(START);
@@ -443,11 +469,12 @@ function updateReadme(table: string, machineLine: string, notes: readonly string
     say('README has no bench markers: not updated');
     return;
   }
-  const body = [`Latest full run (${new Date().toISOString().slice(0, 10)}): ${machineLine}.`, '', table, ...(notes.length > 0 ? ['', ...notes.map((n) => `- errors: ${n}`)] : [])].join('\n');
+  const body = [`Latest full run (${date}): ${machineLine}.`, '', table, ...(notes.length > 0 ? ['', ...notes.map((n) => `- errors: ${n}`)] : [])].join('\n');
   writeFileSync(file, `${text.slice(0, a + START.length)}\n${body}\n${text.slice(b)}`);
 }
 
-main().catch((error: unknown) => {
+const reportFile = process.argv.find((a) => a.startsWith('--report='))?.slice('--report='.length);
+(reportFile !== undefined ? Promise.resolve(report(reportFile, !process.argv.includes('--no-readme'))) : main()).catch((error: unknown) => {
   process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = 1;
 });
