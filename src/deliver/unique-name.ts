@@ -8,6 +8,7 @@ export const MAX_BASE_LENGTH = 70;
 const HOST_TAG_LENGTH = 8;
 
 let counter = 0;
+let lastMicros = 0n;
 let lastHost: { host: string; room: number; encoded: string } | undefined;
 
 /**
@@ -19,9 +20,13 @@ let lastHost: { host: string; room: number; encoded: string } | undefined;
  * give different names. The whole name always stays within 70 characters.
  */
 export function uniqueName(rfc822Size: number, now: bigint = process.hrtime.bigint(), host: string = hostname()): string {
-  const wallMicros = BigInt(Date.now()) * 1000n + (now / 1000n) % 1000n;
+  // Never backwards within a process, so names sort in delivery order (the scan sorts by name
+  // within a second; micros are zero-padded for that).
+  let wallMicros = BigInt(Date.now()) * 1000n + (now / 1000n) % 1000n;
+  if (wallMicros <= lastMicros) wallMicros = lastMicros + 1n;
+  lastMicros = wallMicros;
   const seconds = wallMicros / 1_000_000n;
-  const micros = wallMicros % 1_000_000n;
+  const micros = String(wallMicros % 1_000_000n).padStart(6, '0');
   counter = (counter + 1) % 1_000_000;
   const left = `${seconds}.M${micros}P${process.pid}Q${counter}Z${rfc822Size.toString(16).toUpperCase()}.`;
   return left + hostPart(host, Math.max(MAX_BASE_LENGTH - left.length, 1));
