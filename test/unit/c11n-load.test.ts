@@ -54,7 +54,7 @@ t.test('a minimal config gets every default', async (t) => {
     maildropQuery: 'SELECT maildir FROM m WHERE u = %u',
     accountsDatabase: accounts,
     databases: [accounts],
-    limits: { maxBadCommands: 10, maxConnections: 10000 },
+    limits: { maxBadCommands: 10, maxConnections: 10000, maxConnectionsPerAddress: 50, authFailureDelayMs: 1000, authPenaltyMaxMs: 15_000, loginTimeoutMs: 60_000 },
     log: { destination: 'stdout', level: 'info', format: 'rfc3164', facility: 'mail', syslogSocket: '/dev/log', udpAddress: undefined },
     deliver: undefined,
   });
@@ -126,7 +126,7 @@ log { destination = syslog, level = trace }
     maildropQuery: "SELECT maildir FROM mailbox WHERE local = %l AND domain = %d AND pw = %p AND ip <> %r AND x LIKE '100%%' AND u = '%u'",
     accountsDatabase: main,
     databases: [main, embedded],
-    limits: { maxBadCommands: 3, maxConnections: 1 },
+    limits: { maxBadCommands: 3, maxConnections: 1, maxConnectionsPerAddress: 50, authFailureDelayMs: 1000, authPenaltyMaxMs: 15_000, loginTimeoutMs: 60_000 },
     log: { destination: 'syslog', level: 'trace', format: 'rfc3164', facility: 'mail', syslogSocket: '/dev/log', udpAddress: undefined },
     deliver: undefined,
   });
