@@ -23,7 +23,8 @@ export interface R2d2Options {
   readonly gid: number;
 }
 
-export function personality(o: R2d2Options): string {
+/** `perAddress`: lift the per-client-address connection cap (every bench client is 127.0.0.1). */
+export function personality(o: R2d2Options, perAddress = true): string {
   const tls = (name: string, port: number, mode: string): string =>
     o.tls === undefined
       ? ''
@@ -51,7 +52,7 @@ database "accounts" {
 }
 limits {
   max_connections = 20000
-}
+${perAddress ? '  max_connections_per_address = 20000\n' : ''}}
 log {
   destination = stdout
   level = info
@@ -59,7 +60,11 @@ log {
 `;
 }
 
-/** Writes the personality; with TLS listeners only when this r2d2's check-config accepts them. */
+/**
+ * Writes the personality: the first variant this r2d2's check-config accepts, so the bench also
+ * runs against versions without TLS listeners (its TLS rows then read "pending TLS") or without
+ * the per-address connection cap.
+ */
 export function writePersonality(o: R2d2Options): { dir: string; tls: boolean; reason: string } {
   const dir = join(o.dir, 'personality');
   mkdirSync(dir, { recursive: true });
@@ -67,19 +72,19 @@ export function writePersonality(o: R2d2Options): { dir: string; tls: boolean; r
     const r = spawnSync(process.execPath, [join(REPO, 'bin/r2d2'), 'check-config', '-p', dir], { encoding: 'utf8' });
     return { ok: r.status === 0, out: (r.stderr + r.stdout).trim() };
   };
-  if (o.tls !== undefined) {
-    writeFileSync(join(dir, 'c11n'), personality(o));
-    const withTls = check();
-    if (withTls.ok) return { dir, tls: true, reason: '' };
-    writeFileSync(join(dir, 'c11n'), personality({ ...o, tls: undefined }));
-    const plain = check();
-    if (!plain.ok) throw new Error(`r2d2 check-config rejects the bench personality: ${plain.out}`);
-    return { dir, tls: false, reason: withTls.out.split('\n')[0] ?? '' };
+  const tlsVariants = o.tls === undefined ? [false] : [true, false];
+  let tlsRefusal = o.tls === undefined ? 'no certificate' : '';
+  let last = '';
+  for (const tls of tlsVariants) {
+    for (const perAddress of [true, false]) {
+      writeFileSync(join(dir, 'c11n'), personality(tls ? o : { ...o, tls: undefined }, perAddress));
+      const result = check();
+      if (result.ok) return { dir, tls, reason: tlsRefusal };
+      last = result.out;
+      if (tls && tlsRefusal === '') tlsRefusal = result.out.split('\n')[0] ?? '';
+    }
   }
-  writeFileSync(join(dir, 'c11n'), personality(o));
-  const plain = check();
-  if (!plain.ok) throw new Error(`r2d2 check-config rejects the bench personality: ${plain.out}`);
-  return { dir, tls: false, reason: 'no certificate' };
+  throw new Error(`r2d2 check-config rejects the bench personality: ${last}`);
 }
 
 export class R2d2Instance {
