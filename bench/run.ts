@@ -55,7 +55,7 @@ function parseArgs(argv: readonly string[]): Options {
   }
   if (argv.includes('--help')) {
     process.stdout.write(
-      `npm run bench [-- OPTIONS]\n  --quick          short runs (under 3 minutes)\n  --cpu-prof[=login,retrieve,large]  also profile r2d2 (node --cpu-prof) under these workloads (default login)\n` +
+      `npm run bench [-- OPTIONS]\n  --quick          short runs (under 3 minutes)\n  --cpu-prof[=login,retrieve,large,login-stls,login-tls,retrieve-tls,large-tls]\n                   also profile r2d2 (node --cpu-prof) under these workloads (default login)\n` +
         `  --only=ID,...    rows: ${ROWS.map((r) => r.id).join(', ')}\n  --load-threads=N load generator threads (default: half the cores, at least 1)\n` +
         '  --keep           keep the temporary folder (maildirs, configs, logs)\n  --no-readme      do not update the README (full runs update it)\n' +
         '  --report=FILE    print and re-draw a saved run (bench/results/full.json), README table included\n',
@@ -64,7 +64,7 @@ function parseArgs(argv: readonly string[]): Options {
   }
   const only = value('only')?.split(',').filter((s) => s.length > 0);
   for (const id of only ?? []) if (!ROWS.some((r) => r.id === id)) throw new Error(`--only: no row ${id}`);
-  for (const w of value('cpu-prof')?.split(',') ?? []) if (!['login', 'retrieve', 'large'].includes(w)) throw new Error(`--cpu-prof: no workload ${w} (login, retrieve, large)`);
+  for (const w of value('cpu-prof')?.split(',') ?? []) if (!(PROFILED as readonly string[]).includes(w)) throw new Error(`--cpu-prof: no workload ${w} (${PROFILED.join(', ')})`);
   const cores = cpuCount();
   return {
     quick: argv.includes('--quick'),
@@ -364,11 +364,18 @@ function brief(f: Figures | { pending: string }, spec: RowSpec): string {
   return `${f.sessionsPerSec}/s ${f.mbPerSec} MB/s p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms (${f.errors} errors, load gen CPU ${Math.round(f.loadCpuShare * 100)}%${other})`;
 }
 
-type Profiled = 'login' | 'retrieve' | 'large';
+/** A workload to profile, optionally over TLS: `login`, `retrieve-tls`, `login-stls` ... */
+type Profiled = `${'login' | 'retrieve' | 'large'}${'' | '-stls' | '-tls'}`;
+const PROFILED: readonly Profiled[] = ['login', 'retrieve', 'large', 'login-stls', 'login-tls', 'retrieve-tls', 'large-tls'];
+
+function profiledRun(p: Profiled): { workload: 'login' | 'retrieve' | 'large'; transport: Transport } {
+  const [workload, tls] = p.split('-') as ['login' | 'retrieve' | 'large', string | undefined];
+  return { workload, transport: tls === 'stls' ? 'stls' : tls === 'tls' ? 'implicit' : 'plain' };
+}
 
 /** Runs one workload (plain) against a fresh r2d2 under `node --cpu-prof`; writes profile-<workload>.svg. */
 async function profileWorkload(
-  workload: Profiled,
+  profiled: Profiled,
   options: Options,
   plan: Plan,
   servers: Servers,
@@ -383,10 +390,11 @@ async function profileWorkload(
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o777); // the engine runs as the sessions' user and writes its profiles here too
-  const profiled = await R2d2Instance.start(personalityDir, servers.r2d2.plain, logFile, dir);
-  say(`profiling r2d2 (node --cpu-prof) under the ${workload} workload`);
-  const f = await measure(pool, profiled.pid, targetOf(servers, 'r2d2', 'plain'), workload, mail, users, { ...plan, throughputMs: plan.profileMs }, cores);
-  await profiled.stop();
+  const instance = await R2d2Instance.start(personalityDir, servers.r2d2.plain, logFile, dir);
+  const { workload, transport } = profiledRun(profiled);
+  say(`profiling r2d2 (node --cpu-prof) under the ${profiled} workload`);
+  const f = await measure(pool, instance.pid, targetOf(servers, 'r2d2', transport), workload, mail, users, { ...plan, throughputMs: plan.profileMs }, cores);
+  await instance.stop();
   const files = readdirSync(dir).filter((n) => n.endsWith('.cpuprofile')).map((n) => join(dir, n));
   if (files.length === 0) throw new Error('node --cpu-prof wrote no profile');
   const summary = summarize(files);
@@ -394,12 +402,12 @@ async function profileWorkload(
   mkdirSync(out, { recursive: true });
   const what = workload === 'large' ? `${f.mbPerSec} MB/s` : `${f.sessionsPerSec} sessions/s, ${f.mbPerSec} MB/s`;
   writeFileSync(
-    join(out, `profile-${workload}.svg`),
-    flameSvg(files, `r2d2, ${workload} workload (plain, ${workload === 'large' ? 1 : CONCURRENCY} clients): ${what} with the profiler on. Icicle: callers on top; hover for names`),
+    join(out, `profile-${profiled}.svg`),
+    flameSvg(files, `r2d2, ${workload} workload (${transport === 'implicit' ? 'implicit TLS' : transport === 'stls' ? 'STLS' : 'plain'}, ${workload === 'large' ? 1 : CONCURRENCY} clients): ${what} with the profiler on. Icicle: callers on top; hover for names`),
   );
-  say(`wrote bench/results/profile-${workload}.svg${options.keep ? ` (profiles: ${dir})` : ''}`);
+  say(`wrote bench/results/profile-${profiled}.svg${options.keep ? ` (profiles: ${dir})` : ''}`);
   if (!options.keep) rmSync(dir, { recursive: true, force: true });
-  return { summary, instance: profiled };
+  return { summary, instance };
 }
 
 function profileText(workload: string, p: ProfileSummary): string {
