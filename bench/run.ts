@@ -24,7 +24,8 @@ const PASSWORD = 'bench-secret';
 const USERS = 1000;
 const BIG_COUNT = 50_000;
 const LARGE_OCTETS = 20 * 1024 * 1024;
-const CONCURRENCY = 16;
+/** Clients at once in the login and retrieve rows (`--clients=N`). */
+let CONCURRENCY = 16;
 
 /** MariaDB's own CPU, shown beside each row (both servers lean on it for every login). */
 const dbPid = findProcess(['mariadbd', 'mysqld']);
@@ -51,17 +52,20 @@ function parseArgs(argv: readonly string[]): Options {
   const value = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const known = ['--quick', '--cpu-prof', '--keep', '--no-readme', '--help'];
   for (const a of argv) {
-    if (!known.includes(a) && !/^--(only|load-threads|cpu-prof)=/.test(a)) throw new Error(`unknown option ${a} (known: ${known.join(' ')} --only=ID,ID --load-threads=N)`);
+    if (!known.includes(a) && !/^--(only|load-threads|cpu-prof|clients)=/.test(a)) throw new Error(`unknown option ${a} (known: ${known.join(' ')} --only=ID,ID --load-threads=N)`);
   }
   if (argv.includes('--help')) {
     process.stdout.write(
       `npm run bench [-- OPTIONS]\n  --quick          short runs (under 3 minutes)\n  --cpu-prof[=login,retrieve,large,login-stls,login-tls,retrieve-tls,large-tls]\n                   also profile r2d2 (node --cpu-prof) under these workloads (default login)\n` +
-        `  --only=ID,...    rows: ${ROWS.map((r) => r.id).join(', ')}\n  --load-threads=N load generator threads (default: half the cores, at least 1)\n` +
+        `  --only=ID,...    rows: ${ROWS.map((r) => r.id).join(', ')}\n  --clients=N      clients at once in the login and retrieve rows (default 16)\n  --load-threads=N load generator threads (default: half the cores, at least 1)\n` +
         '  --keep           keep the temporary folder (maildirs, configs, logs)\n  --no-readme      do not update the README (full runs update it)\n' +
         '  --report=FILE    print and re-draw a saved run (bench/results/full.json), README table included\n',
     );
     process.exit(0);
   }
+  const clients = Number(value('clients') ?? CONCURRENCY);
+  if (!Number.isInteger(clients) || clients < 1 || clients > 500) throw new Error('--clients: 1 to 500');
+  CONCURRENCY = clients;
   const only = value('only')?.split(',').filter((s) => s.length > 0);
   for (const id of only ?? []) if (!ROWS.some((r) => r.id === id)) throw new Error(`--only: no row ${id}`);
   for (const w of value('cpu-prof')?.split(',') ?? []) if (!(PROFILED as readonly string[]).includes(w)) throw new Error(`--cpu-prof: no workload ${w} (${PROFILED.join(', ')})`);
