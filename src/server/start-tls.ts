@@ -41,5 +41,7 @@ export function startTls(socket: Socket, contexts: TlsContexts): Promise<TLSSock
 
 /** "TLSv1.3 TLS_AES_256_GCM_SHA384", for the log. */
 export function describeTls(socket: TLSSocket): string {
-  return `${socket.getProtocol() ?? 'TLS'} ${socket.getCipher().name}`;
+  // Both answer nothing once the socket is gone (getCipher's type says otherwise).
+  const cipher = socket.getCipher() as ReturnType<TLSSocket['getCipher']> | undefined;
+  return `${socket.getProtocol() ?? 'TLS'} ${cipher?.name ?? 'unknown cipher'}`;
 }
