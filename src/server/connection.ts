@@ -196,9 +196,13 @@ export class Connection {
     } catch (error) {
       this.log.error({ err: error }, 'releasing the maildrop failed');
     }
-    if (!this.socket.destroyed) this.socket.end();
-    this.log.info(`disconnected: ${this.closing ?? 'error'}, sequence="${this.session.sequence.toString()}" delays="${this.delays}"${this.tlsSuffix()}`);
-    this.resolveDone();
+    try {
+      if (!this.socket.destroyed) this.socket.end();
+      this.log.info(`disconnected: ${this.closing ?? 'error'}, sequence="${this.session.sequence.toString()}" delays="${this.delays}"${this.tlsSuffix()}`);
+    } finally {
+      // Whatever happened above, the server must learn that this session is over.
+      this.resolveDone();
+    }
   }
 
   private async send(reply: Reply): Promise<void> {
