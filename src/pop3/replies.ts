@@ -8,6 +8,8 @@ export type Reply =
       readonly kind: 'message';
       readonly head: string;
       readonly path: string;
+      /** The message's size as served (from its name): the file holds at most this many octets. */
+      readonly octets: number;
       /** TOP's line count; undefined for RETR. */
       readonly bodyLines: number | undefined;
     };
@@ -15,10 +17,11 @@ export type Reply =
 export const ok = (text: string): Reply => ({ kind: 'line', ok: true, text });
 export const err = (text: string): Reply => ({ kind: 'line', ok: false, text });
 export const multiline = (head: string, lines: readonly string[]): Reply => ({ kind: 'multi', head, lines });
-export const message = (head: string, path: string, bodyLines?: number): Reply => ({
+export const message = (head: string, path: string, octets: number, bodyLines?: number): Reply => ({
   kind: 'message',
   head,
   path,
+  octets,
   bodyLines,
 });
 

@@ -1,6 +1,5 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { LineReader } from '../pop3/line-reader';
 import { MAX_QUEUED_LINES } from '../pop3/limits';
@@ -9,6 +8,7 @@ import { encodeReply, statusLine, type Reply } from '../pop3/replies';
 import type { Pop3Session } from '../pop3/session';
 import type { CloseReason } from '../pop3/state';
 import type { TransportSecurity } from '../pop3/security';
+import { closeFile, openFile, readChunk, readSmallFile } from './message-file';
 import { describeTls, startTls } from './start-tls';
 import type { TlsContexts } from './tls-contexts';
 
@@ -22,6 +22,8 @@ export interface ConnectionOptions {
   readonly idleTimeoutMs: number;
   /** Not logged in this long after connecting: closed (a slow client holds no slot for ever). */
   readonly loginTimeoutMs: number;
+  /** Messages up to this size are read with blocking calls (see message-file.ts); 0 = never. */
+  readonly syncReadMax: number;
   readonly security: TransportSecurity;
   /** The listener's certificates, for STLS; undefined where none are configured. */
   readonly tls: TlsContexts | undefined;
@@ -211,28 +213,52 @@ export class Connection {
   }
 
   private async sendMessage(reply: MessageReply): Promise<void> {
-    let file;
+    const head = Buffer.from(statusLine(true, reply.head));
     try {
-      file = await open(reply.path, 'r');
+      if (reply.octets <= this.options.syncReadMax) {
+        const whole = readSmallFile(reply.path, reply.octets);
+        // undefined: the file is larger than its name says; stream it like a large one.
+        if (whole !== undefined) {
+          const encoder = new MessageEncoder(reply.bodyLines);
+          const body = encoder.encode(whole);
+          await this.write(Buffer.concat([head, body, encoder.end()]));
+          return;
+        }
+      }
+      await this.streamMessage(reply, head, await openFile(reply.path));
     } catch (error) {
-      const vanished = (error as NodeJS.ErrnoException).code === 'ENOENT';
-      this.log.warn({ file: reply.path, code: (error as NodeJS.ErrnoException).code }, 'message cannot be opened');
-      await this.write(statusLine(false, vanished ? 'message was removed from the maildrop' : '[SYS/TEMP] message cannot be read now'));
-      return;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === undefined || this.socket.destroyed) throw error;
+      // Nothing was sent yet when open or the first read fails: the client gets -ERR, the session goes on.
+      this.log.warn({ file: reply.path, code }, 'message cannot be read');
+      await this.write(statusLine(false, code === 'ENOENT' ? 'message was removed from the maildrop' : '[SYS/TEMP] message cannot be read now'));
     }
+  }
+
+  /** A large message: read, encode and write 64 KiB at a time, waiting for drain. */
+  private async streamMessage(reply: MessageReply, head: Buffer, fd: number): Promise<void> {
     try {
       const encoder = new MessageEncoder(reply.bodyLines);
       const buffer = Buffer.allocUnsafe(CHUNK_OCTETS);
-      let parts: Buffer[] = [Buffer.from(statusLine(true, reply.head))];
-      let pending = parts[0]?.length ?? 0;
+      let parts: Buffer[] = [head];
+      let pending = head.length;
+      let sent = false;
       while (!encoder.done) {
-        const { bytesRead } = await file.read(buffer, 0, CHUNK_OCTETS, null);
+        let bytesRead: number;
+        try {
+          bytesRead = await readChunk(fd, buffer);
+        } catch (error) {
+          // Once part of the reply is out, an -ERR cannot follow: end the session.
+          if (sent) throw new Error(`reading ${reply.path} failed mid-reply: ${(error as Error).message}`);
+          throw error;
+        }
         if (bytesRead === 0) break;
         const out = encoder.encode(buffer.subarray(0, bytesRead));
         parts.push(out);
         pending += out.length;
         if (pending >= CHUNK_OCTETS) {
           await this.write(Buffer.concat(parts, pending));
+          sent = true;
           parts = [];
           pending = 0;
         }
@@ -240,7 +266,7 @@ export class Connection {
       parts.push(encoder.end());
       await this.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
     } finally {
-      await file.close();
+      closeFile(fd);
     }
   }
 

@@ -153,7 +153,13 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       { accounts, peer, maildirRoot: config.maildirRoot, implementation, log: sessionLog, lockLiveness: deps.lockLiveness, security, penalty },
       config.limits.maxBadCommands,
     );
-    const connection = new Connection(socket, pop3, sessionLog, { idleTimeoutMs: config.idleTimeoutMs, loginTimeoutMs: config.limits.loginTimeoutMs, security, tls });
+    const connection = new Connection(socket, pop3, sessionLog, {
+      idleTimeoutMs: config.idleTimeoutMs,
+      loginTimeoutMs: config.limits.loginTimeoutMs,
+      syncReadMax: config.syncReadMax,
+      security,
+      tls,
+    });
     connections.add(connection);
     const ended = connection.start().finally(() => {
       budget.release();

@@ -97,3 +97,27 @@ t.test('tmp/ and dot files are not messages', async (t) => {
   const c = await f.loggedIn('alice', 'pw');
   t.match((await c.cmd('STAT')).text, /^1 /);
 });
+
+t.test('a file larger than its name says is still served whole (streamed)', async (t) => {
+  const f = await fixture(t);
+  const md = f.mail.maildir('alice');
+  const body = 'Subject: liar\n\n' + 'x'.repeat(500) + '\n';
+  writeFileSync(join(md, 'new', '1764200000.M000001P1Q1Z10.host'), body); // claims 16 octets
+  await f.db.addUser('alice', 'pw', md);
+  const c = await f.loggedIn('alice', 'pw');
+  t.same(await c.cmd('LIST 1'), { ok: true, text: '1 16' }, 'LIST trusts the name');
+  t.equal((await c.cmd('RETR 1')).body?.toString(), asServed(body).toString(), 'RETR sends the whole file');
+});
+
+t.test('with sync_read_max = 0 every message is streamed, byte-exact', async (t) => {
+  const f = await fixture(t, { extra: 'sync_read_max = 0' });
+  const md = f.mail.maildir('alice');
+  const bodies = [sampleMessage(1), 'Subject: dots\n\n.\n..x\nno newline'];
+  for (const b of bodies) putMessage(md, b);
+  await f.db.addUser('alice', 'pw', md);
+  const c = await f.loggedIn('alice', 'pw');
+  for (let i = 0; i < bodies.length; i++) {
+    t.equal((await c.cmd(`RETR ${i + 1}`)).body?.toString(), asServed(bodies[i] ?? '').toString());
+  }
+  t.equal((await c.cmd('TOP 2 1')).body?.toString(), 'Subject: dots\r\n\r\n.\r\n', 'a lone dot line comes back as one line');
+});

@@ -68,7 +68,7 @@ export function retr(command: Command, state: TransactionState): Outcome {
   if (extra) return extra;
   const found = find(state, command.args[0]);
   if (!isFound(found)) return found;
-  return { reply: message(`${found.entry.size} octets`, messagePath(state.drop.maildir, found.entry)) };
+  return { reply: message(`${found.entry.size} octets`, messagePath(state.drop.maildir, found.entry), found.entry.size) };
 }
 
 export function top(command: Command, state: TransactionState): Outcome {
@@ -78,7 +78,7 @@ export function top(command: Command, state: TransactionState): Outcome {
   if (!isFound(found)) return found;
   const lines = command.args[1];
   if (lines === undefined || !BODY_LINES.test(lines)) return { reply: err('TOP needs a message number and a line count'), bad: true };
-  return { reply: message('top of message follows', messagePath(state.drop.maildir, found.entry), Number(lines)) };
+  return { reply: message('top of message follows', messagePath(state.drop.maildir, found.entry), found.entry.size, Number(lines)) };
 }
 
 export function dele(command: Command, state: TransactionState): Outcome {
