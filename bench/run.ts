@@ -46,6 +46,23 @@ interface Plan {
   readonly bigSessions: number;
   readonly largeSessions: number;
   readonly profileMs: number;
+  /** Before a measurement, wait up to this long for the machine to be quiet (a shared machine). */
+  readonly quietWaitMs: number;
+}
+
+/** A measurement during which other jobs used more than this share of the CPU is measured again. */
+const NOISY = 0.15;
+
+/** Waits until other jobs leave the CPU mostly idle (under 10% over half a second), or `maxMs`. */
+async function waitQuiet(maxMs: number): Promise<void> {
+  const end = Date.now() + maxMs;
+  while (Date.now() < end) {
+    const t = performance.now();
+    const busy0 = systemBusyMs();
+    await sleep(500);
+    const share = (systemBusyMs() - busy0) / ((performance.now() - t) * cpuCount());
+    if (share < 0.1) return;
+  }
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -211,8 +228,8 @@ async function measureIdle(pool: LoadPool, serverPid: number, target: Target, us
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const plan: Plan = options.quick
-    ? { throughputMs: 4000, bigSessions: 10, largeSessions: 10, profileMs: 5000 }
-    : { throughputMs: 15_000, bigSessions: 40, largeSessions: 30, profileMs: 10_000 };
+    ? { throughputMs: 4000, bigSessions: 10, largeSessions: 10, profileMs: 5000, quietWaitMs: 3000 }
+    : { throughputMs: 15_000, bigSessions: 40, largeSessions: 30, profileMs: 10_000, quietWaitMs: 20_000 };
   const cores = cpuCount();
   const mode = options.quick ? 'quick' : 'full';
   say(`mode ${mode}, ${cores} cores, load generator: ${options.loadThreads} worker thread(s)`);
@@ -306,7 +323,14 @@ async function main(): Promise<void> {
         const pid = server === 'r2d2' ? r2d2.pid : dovecot.pid;
         const target = targetOf(servers, server, spec.transport);
         if (spec.workload === 'idle') return measureIdle(pool, pid, target, users, cores);
-        return measure(pool, pid, target, spec.workload, mail, users, plan, cores);
+        await waitQuiet(plan.quietWaitMs);
+        const first = await measure(pool, pid, target, spec.workload, mail, users, plan, cores);
+        if (first.otherCpuShare <= NOISY || plan.quietWaitMs < 10_000) return first;
+        // Other jobs took a large share of the CPU: measure once more and keep the quieter run.
+        say(`${spec.label}, ${server}: other jobs used ${Math.round(first.otherCpuShare * 100)}% of the CPU; measuring again`);
+        await waitQuiet(plan.quietWaitMs);
+        const second = await measure(pool, pid, target, spec.workload, mail, users, plan, cores);
+        return second.otherCpuShare < first.otherCpuShare ? second : first;
       };
       const a = await side('r2d2');
       const b = await side('dovecot');
