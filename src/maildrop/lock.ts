@@ -73,14 +73,37 @@ function holding(path: string, nonce: string): MaildropLock {
       if (released) return;
       released = true;
       try {
-        if (parse(await readFile(path, 'utf8'))?.nonce === nonce) await unlink(path);
-      } catch (e) {
-        if (errnoCode(e) !== 'ENOENT') throw e;
-      } finally {
+        await removeIfOurs(path, nonce);
         held.delete(nonce);
+      } catch (e) {
+        // A read-only or failing maildir: the lock stays ours (held) and is removed as soon as
+        // the file system lets us, so no thread is left facing a lock nobody will lift.
+        retryRelease(path, nonce, 0);
+        throw e;
       }
     },
   };
+}
+
+/** Release retries: every few seconds for an hour, then the lock is left to the stale rules. */
+const RELEASE_RETRY_MS = 2000;
+const RELEASE_RETRIES = 1800;
+
+async function removeIfOurs(path: string, nonce: string): Promise<void> {
+  try {
+    if (parse(await readFile(path, 'utf8'))?.nonce === nonce) await unlink(path);
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw e;
+  }
+}
+
+function retryRelease(path: string, nonce: string, attempt: number): void {
+  setTimeout(() => {
+    removeIfOurs(path, nonce).then(
+      () => held.delete(nonce),
+      () => (attempt + 1 < RELEASE_RETRIES ? retryRelease(path, nonce, attempt + 1) : held.delete(nonce)),
+    );
+  }, RELEASE_RETRY_MS).unref();
 }
 
 /** One open(O_CREAT|O_EXCL|O_WRONLY, 0600) + write + close. False when the lock exists. */

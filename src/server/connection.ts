@@ -24,6 +24,8 @@ export interface ConnectionOptions {
   readonly loginTimeoutMs: number;
   /** Messages up to this size are read with blocking calls (see message-file.ts); 0 = never. */
   readonly syncReadMax: number;
+  /** Implicit TLS: the protocol and cipher of the handshake already done. */
+  readonly tlsDescription?: string;
   readonly security: TransportSecurity;
   /** The listener's certificates, for STLS; undefined where none are configured. */
   readonly tls: TlsContexts | undefined;
@@ -47,6 +49,8 @@ export class Connection {
   private resolveDone!: () => void;
 
   private readonly idleTimer: NodeJS.Timeout;
+  /** Protocol and cipher, taken when the handshake completes (a closed socket no longer says). */
+  private tls: string | undefined;
   private loginTimer: NodeJS.Timeout | undefined;
 
   private readonly handlers = {
@@ -69,6 +73,7 @@ export class Connection {
     private readonly options: ConnectionOptions,
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.tls = options.tlsDescription;
     socket.setNoDelay(true);
     // Activity is a complete command or a reply making progress, not any byte: a client
     // trickling a byte a minute, or never finishing a line, is idle.
@@ -110,14 +115,13 @@ export class Connection {
     this.attach(secure);
     this.options.security.secure = true;
     this.session.restartAfterTls();
-    this.log.info({ tls: describeTls(secure) }, 'tls started');
+    this.tls = describeTls(secure);
+    this.log.info({ tls: this.tls }, 'tls started');
   }
 
   /** The TLS protocol and cipher when the session is inside TLS, for the disconnect line. */
   private tlsSuffix(): string {
-    const socket = this.socket as Partial<TLSSocket>;
-    if (socket.encrypted !== true || typeof socket.getProtocol !== 'function') return '';
-    return ` tls="${describeTls(socket as TLSSocket)}"`;
+    return this.tls === undefined ? '' : ` tls="${this.tls}"`;
   }
 
   /** Sends the greeting and resolves when the session has ended and been logged. */

@@ -159,6 +159,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       syncReadMax: config.syncReadMax,
       security,
       tls,
+      ...(secure ? { tlsDescription: tlsNote } : {}),
     });
     connections.add(connection);
     const ended = connection.start().finally(() => {

@@ -52,7 +52,7 @@ database "accounts" {
   password = "${MARIADB.password}"
   database = "${options.database}"
   pool_size = 4
-  connect_timeout = 2
+  connect_timeout = 10
 }
 limits {
   max_bad_commands = ${options.maxBadCommands ?? 10}  max_connections = ${options.maxConnections ?? 1000}

@@ -116,7 +116,12 @@ export async function quitTransaction(_command: Command, state: TransactionState
           : err(`[SYS/TEMP] some deleted messages not removed (${result.failed} of ${doomed.length})`);
     }
   } finally {
-    await state.drop.lock.release();
+    try {
+      await state.drop.lock.release();
+    } catch (error) {
+      // The deletions are done (or reported); the lock is retried in the background.
+      ctx.log.error({ user: state.user, err: error }, 'maildrop lock not released now; retrying');
+    }
   }
   return { reply, next: { kind: 'UPDATE' }, close: 'peer quit' };
 }
