@@ -1,5 +1,5 @@
 import { lockMaildrop } from '../../maildrop/lock';
-import { scanMaildrop } from '../../maildrop/scan';
+import { scanMaildropCached } from '../../maildrop/snapshot-cache';
 import { isInsideRootOnDisk } from '../../accounts/maildir-path';
 import { MaildropView } from '../maildrop-view';
 import { err, ok } from '../replies';
@@ -60,7 +60,7 @@ export async function pass(command: Command, state: AuthorizationState, ctx: Ses
     return { reply: err('[IN-USE] maildrop is locked by another session'), next: back };
   }
   try {
-    const snapshot = await scanMaildrop(maildir);
+    const snapshot = await scanMaildropCached(maildir);
     const drop = new MaildropView(maildir, lock, snapshot);
     const { messages, octets } = drop.live;
     ctx.log.info({ user: name, messages, octets }, 'login ok');

@@ -1,0 +1,73 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { scanMaildrop, type Snapshot } from './scan';
+
+/**
+ * Reuses the snapshot of a large maildrop while neither new/ nor cur/ has changed: a login on
+ * 50,000 messages then costs two stat() calls instead of reading and sorting 50,000 names
+ * (Dovecot keeps an index for the same reason). Any delivery, deletion or rename in either
+ * folder changes its mtime, and the next login scans again.
+ *
+ * A snapshot is kept only when both folders were last changed at least TRUST_AFTER_MS before
+ * the scan began: a change within the same timestamp tick as the scan could otherwise leave the
+ * mtime as it was. Snapshots are immutable (deletion marks live in each session), so sessions
+ * may share one. One cache per thread, bounded by the number of entries it holds.
+ */
+export const CACHE_MIN_MESSAGES = 1000;
+const TRUST_AFTER_MS = 2000;
+const MAX_CACHED_ENTRIES = 400_000;
+
+interface Cached {
+  readonly snapshot: Snapshot;
+  readonly stamp: string;
+}
+
+const cache = new Map<string, Cached>();
+let cachedEntries = 0;
+
+/** Folder identity and last change (device, inode, mtime in ns) of new/ and cur/. */
+async function stampOf(maildir: string): Promise<{ stamp: string; changedMs: number } | undefined> {
+  try {
+    const [n, c] = await Promise.all([stat(join(maildir, 'new'), { bigint: true }), stat(join(maildir, 'cur'), { bigint: true })]);
+    return {
+      stamp: `${n.dev}:${n.ino}:${n.mtimeNs}/${c.dev}:${c.ino}:${c.mtimeNs}`,
+      changedMs: Math.max(Number(n.mtimeMs), Number(c.mtimeMs)),
+    };
+  } catch {
+    return undefined; // let the scan report what is wrong
+  }
+}
+
+export async function scanMaildropCached(maildir: string, now: () => number = Date.now): Promise<Snapshot> {
+  const started = now();
+  const before = await stampOf(maildir);
+  const hit = before === undefined ? undefined : cache.get(maildir);
+  if (hit !== undefined && before !== undefined && hit.stamp === before.stamp) {
+    cache.delete(maildir); // most recently used last
+    cache.set(maildir, hit);
+    return hit.snapshot;
+  }
+  forget(maildir);
+  const snapshot = await scanMaildrop(maildir);
+  if (before !== undefined && snapshot.messages.length >= CACHE_MIN_MESSAGES && started - before.changedMs >= TRUST_AFTER_MS) {
+    cache.set(maildir, { snapshot, stamp: before.stamp });
+    cachedEntries += snapshot.messages.length;
+    evict();
+  }
+  return snapshot;
+}
+
+function forget(maildir: string): void {
+  const old = cache.get(maildir);
+  if (old === undefined) return;
+  cache.delete(maildir);
+  cachedEntries -= old.snapshot.messages.length;
+}
+
+function evict(): void {
+  for (const [key, value] of cache) {
+    if (cachedEntries <= MAX_CACHED_ENTRIES) return;
+    cache.delete(key);
+    cachedEntries -= value.snapshot.messages.length;
+  }
+}
