@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs';
 import { isAbsolute, resolve, sep } from 'node:path';
 import type { LoginResult } from './accounts';
 
@@ -38,10 +38,27 @@ function firstColumn(row: unknown): unknown {
 export async function isInsideRootOnDisk(maildir: string, maildirRoot: string): Promise<boolean> {
   let real: string;
   try {
-    real = await realpath(maildir);
+    real = await realPath(maildir);
   } catch {
     return true;
   }
-  const root = await realpath(maildirRoot).catch(() => resolve(maildirRoot));
+  const root = await realRoot(maildirRoot);
   return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/** realpath(3) in one call (fs.promises.realpath walks every component with lstat). */
+function realPath(path: string): Promise<string> {
+  return new Promise((done, fail) => realpath.native(path, (error, resolved) => (error ? fail(error) : done(resolved))));
+}
+
+/** The root's real path rarely changes: asked once a minute at most. */
+const ROOT_TTL_MS = 60_000;
+const roots = new Map<string, { path: string; at: number }>();
+
+async function realRoot(maildirRoot: string): Promise<string> {
+  const known = roots.get(maildirRoot);
+  if (known !== undefined && Date.now() - known.at < ROOT_TTL_MS) return known.path;
+  const path = await realPath(maildirRoot).catch(() => resolve(maildirRoot));
+  roots.set(maildirRoot, { path, at: Date.now() });
+  return path;
 }

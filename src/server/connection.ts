@@ -13,7 +13,7 @@ import { describeTls, startTls } from './start-tls';
 import type { TlsContexts } from './tls-contexts';
 
 /** Bytes read from a message file at a time, and the size at which output is flushed. */
-const CHUNK_OCTETS = 64 * 1024;
+const CHUNK_OCTETS = 256 * 1024;
 
 type MessageReply = Extract<Reply, { kind: 'message' }>;
 
@@ -225,7 +225,13 @@ export class Connection {
         if (whole !== undefined) {
           const encoder = new MessageEncoder(reply.bodyLines);
           const body = encoder.encode(whole);
-          await this.write(Buffer.concat([head, body, encoder.end()]));
+          // One writev for the three pieces, no copy into a joined buffer.
+          this.socket.cork();
+          this.socket.write(head);
+          this.socket.write(body);
+          const written = this.write(encoder.end());
+          this.socket.uncork();
+          await written;
           return;
         }
       }
