@@ -115,7 +115,9 @@ export const r2d2Schema = section({
   executes_as_root: bool().default(false),
   // SIGTERM: sessions may finish for this long (seconds); the rest are closed without their deletions.
   shutdown_timeout: int({ min: 0, max: MAX_TIMER_SECONDS }).default(30),
-  // Messages up to this many octets are read with blocking calls (fast on local disks); 0 for network storage.
+  // Small file operations (lock files, directory listings, messages up to sync_read_max octets) use
+  // blocking calls: much cheaper on a local disk. Set no for maildirs on network storage (NFS).
+  blocking_file_io: bool().default(true),
   sync_read_max: int({ min: 0, max: 64 * 1024 * 1024 }).default(128 * 1024),
   idle_timeout: int({ min: 1, max: MAX_TIMER_SECONDS }).default(600),
   maildir_root: str().check(absolute),
@@ -147,7 +149,8 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
     gid: doc.gid,
     executesAsRoot: doc.executes_as_root,
     shutdownTimeoutMs: doc.shutdown_timeout * 1000,
-    syncReadMax: doc.sync_read_max,
+    blockingFileIo: doc.blocking_file_io,
+    syncReadMax: doc.blocking_file_io ? doc.sync_read_max : 0,
     idleTimeoutMs: doc.idle_timeout * 1000,
     maildirRoot: doc.maildir_root === undefined ? undefined : path.resolve(doc.maildir_root),
     maildropQuery: doc.maildrop_query_format_string,

@@ -128,6 +128,8 @@ export interface Config {
   readonly executesAsRoot: boolean;
   /** SIGTERM lets sessions finish for this long, then closes the rest without their deletions. */
   readonly shutdownTimeoutMs: number;
+  /** Lock files, directory listings and small messages use blocking calls (local disks). */
+  readonly blockingFileIo: boolean;
   /** Messages up to this size are read with blocking calls (see server/message-file.ts); 0 = never. */
   readonly syncReadMax: number;
   /** RFC 1939 §3: an autologout timer of at least 10 minutes. c11n: `idle_timeout` in seconds. */

@@ -6,6 +6,7 @@
 // the pid namespace tells another container on this kernel, whose pids mean nothing here.
 // Stale locks are removed by one breaker at a time, under `.r2d2.lock.break` (see breakStale).
 import { randomUUID } from 'node:crypto';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { link, open, readFile, readlink, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +44,7 @@ interface Seen { content: string; ino: number; mtimeMs: number }
  * than contention (a missing or read-only maildir): the caller answers [SYS/TEMP].
  * Without `liveness`, a lock held by another thread of this process counts as alive.
  */
-export async function lockMaildrop(maildir: string, liveness?: LockLiveness): Promise<MaildropLock | undefined> {
+export async function lockMaildrop(maildir: string, liveness?: LockLiveness, blocking = false): Promise<MaildropLock | undefined> {
   const path = join(maildir, LOCK_FILE);
   const me = await identity();
   const nonce = randomUUID();
@@ -51,7 +52,8 @@ export async function lockMaildrop(maildir: string, liveness?: LockLiveness): Pr
   held.add(nonce); // before the file exists: a concurrent call in this thread must see it held
   try {
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
-      if (await create(path, line)) return holding(path, nonce);
+      // The common case, an uncontended lock, takes one blocking open+write+close when allowed.
+      if (blocking ? createSync(path, line) : await create(path, line)) return holding(path, nonce, blocking);
       const seen = await read(path);
       if (seen === undefined) continue; // released meanwhile
       if (!(await isStale(seen, me, liveness))) break;
@@ -65,7 +67,7 @@ export async function lockMaildrop(maildir: string, liveness?: LockLiveness): Pr
   return undefined;
 }
 
-function holding(path: string, nonce: string): MaildropLock {
+function holding(path: string, nonce: string, blocking: boolean): MaildropLock {
   let released = false;
   return {
     path,
@@ -73,7 +75,8 @@ function holding(path: string, nonce: string): MaildropLock {
       if (released) return;
       released = true;
       try {
-        await removeIfOurs(path, nonce);
+        if (blocking) removeIfOursSync(path, nonce);
+        else await removeIfOurs(path, nonce);
         held.delete(nonce);
       } catch (e) {
         // A read-only or failing maildir: the lock stays ours (held) and is removed as soon as
@@ -94,6 +97,42 @@ async function removeIfOurs(path: string, nonce: string): Promise<void> {
     if (parse(await readFile(path, 'utf8'))?.nonce === nonce) await unlink(path);
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') throw e;
+  }
+}
+
+function removeIfOursSync(path: string, nonce: string): void {
+  try {
+    if (parse(readFileSync(path, 'utf8'))?.nonce === nonce) unlinkSync(path);
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw e;
+  }
+}
+
+/** create() with blocking calls: ~10 us on a local disk against ~100 us of thread-pool trips. */
+function createSync(path: string, line: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (e) {
+    if (errnoCode(e) === 'EEXIST') return false;
+    throw e;
+  }
+  try {
+    writeSync(fd, line);
+    closeSync(fd);
+    return true;
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    try {
+      unlinkSync(path); // ours: created by the open above
+    } catch {
+      // gone already
+    }
+    throw e;
   }
 }
 

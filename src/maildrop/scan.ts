@@ -1,4 +1,5 @@
 // One readdir of new/ and cur/ -> the numbered snapshot a POP3 session works on.
+import { readdirSync, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseMaildirName } from './name';
@@ -45,8 +46,10 @@ interface Found {
  * Z-sized names in each of new/ and cur/): 45-90 ms per scan of 50,000 names -- readdir ~20-35,
  * name parsing ~10-20, the unique-id Map ~10, the sort ~11 (test/unit/maildrop-scan prints it).
  */
-export async function scanMaildrop(maildir: string): Promise<Snapshot> {
-  const [inNew, inCur] = await Promise.all([list(maildir, 'new'), list(maildir, 'cur')]);
+export async function scanMaildrop(maildir: string, blocking = false): Promise<Snapshot> {
+  const [inNew, inCur] = blocking
+    ? [listSync(maildir, 'new'), listSync(maildir, 'cur')]
+    : await Promise.all([list(maildir, 'new'), list(maildir, 'cur')]);
   const byUidl = new Map<string, Found>();
   collect(byUidl, 'new', inNew);
   collect(byUidl, 'cur', inCur);
@@ -75,6 +78,17 @@ export async function scanMaildrop(maildir: string): Promise<Snapshot> {
 
 export function messagePath(maildir: string, m: MessageEntry): string {
   return join(maildir, m.dir, m.file);
+}
+
+/** list() with blocking calls (see the `blocking` option): one readdir without a thread-pool trip. */
+function listSync(maildir: string, dir: 'new' | 'cur'): string[] {
+  try {
+    return readdirSync(join(maildir, dir));
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw e;
+    statSync(maildir); // throws ENOENT when the maildir itself is missing
+    return [];
+  }
 }
 
 async function list(maildir: string, dir: 'new' | 'cur'): Promise<string[]> {

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scanMaildrop, type Snapshot } from './scan';
@@ -26,9 +27,11 @@ const cache = new Map<string, Cached>();
 let cachedEntries = 0;
 
 /** Folder identity and last change (device, inode, mtime in ns) of new/ and cur/. */
-async function stampOf(maildir: string): Promise<{ stamp: string; changedMs: number } | undefined> {
+async function stampOf(maildir: string, blocking: boolean): Promise<{ stamp: string; changedMs: number } | undefined> {
   try {
-    const [n, c] = await Promise.all([stat(join(maildir, 'new'), { bigint: true }), stat(join(maildir, 'cur'), { bigint: true })]);
+    const [n, c] = blocking
+      ? [statSync(join(maildir, 'new'), { bigint: true }), statSync(join(maildir, 'cur'), { bigint: true })]
+      : await Promise.all([stat(join(maildir, 'new'), { bigint: true }), stat(join(maildir, 'cur'), { bigint: true })]);
     return {
       stamp: `${n.dev}:${n.ino}:${n.mtimeNs}/${c.dev}:${c.ino}:${c.mtimeNs}`,
       changedMs: Math.max(Number(n.mtimeMs), Number(c.mtimeMs)),
@@ -38,9 +41,9 @@ async function stampOf(maildir: string): Promise<{ stamp: string; changedMs: num
   }
 }
 
-export async function scanMaildropCached(maildir: string, now: () => number = Date.now): Promise<Snapshot> {
+export async function scanMaildropCached(maildir: string, blocking = false, now: () => number = Date.now): Promise<Snapshot> {
   const started = now();
-  const before = await stampOf(maildir);
+  const before = await stampOf(maildir, blocking);
   const hit = before === undefined ? undefined : cache.get(maildir);
   if (hit !== undefined && before !== undefined && hit.stamp === before.stamp) {
     cache.delete(maildir); // most recently used last
@@ -48,7 +51,7 @@ export async function scanMaildropCached(maildir: string, now: () => number = Da
     return hit.snapshot;
   }
   forget(maildir);
-  const snapshot = await scanMaildrop(maildir);
+  const snapshot = await scanMaildrop(maildir, blocking);
   if (before !== undefined && snapshot.messages.length >= CACHE_MIN_MESSAGES && started - before.changedMs >= TRUST_AFTER_MS) {
     cache.set(maildir, { snapshot, stamp: before.stamp });
     cachedEntries += snapshot.messages.length;

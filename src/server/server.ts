@@ -150,7 +150,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const tlsNote = secure ? describeTls(socket as TLSSocket) : listener.tls === 'stls' ? 'stls offered' : 'none';
     sessionLog.info({ peer, listener: listener.name, tls: tlsNote, worker: deps.worker }, 'connected');
     const pop3 = new Pop3Session(
-      { accounts, peer, maildirRoot: config.maildirRoot, implementation, log: sessionLog, lockLiveness: deps.lockLiveness, security, penalty },
+      { accounts, peer, maildirRoot: config.maildirRoot, implementation, log: sessionLog, lockLiveness: deps.lockLiveness, security, penalty, blockingFileIo: config.blockingFileIo },
       config.limits.maxBadCommands,
     );
     const connection = new Connection(socket, pop3, sessionLog, {

@@ -121,3 +121,21 @@ t.test('with sync_read_max = 0 every message is streamed, byte-exact', async (t)
   }
   t.equal((await c.cmd('TOP 2 1')).body?.toString(), 'Subject: dots\r\n\r\n.\r\n', 'a lone dot line comes back as one line');
 });
+
+t.test('blocking_file_io = no (network storage): locks, scans and messages go through the thread pool alike', async (t) => {
+  const f = await fixture(t, { extra: 'blocking_file_io = no' });
+  t.equal(f.server.config.syncReadMax, 0, 'no blocking message reads either');
+  const md = f.mail.maildir('alice');
+  const bodies = [sampleMessage(1), sampleMessage(2)];
+  for (const b of bodies) putMessage(md, b);
+  await f.db.addUser('alice', 'pw', md);
+  const first = await f.loggedIn('alice', 'pw');
+  const second = await f.client();
+  t.same(await second.login('alice', 'pw'), { ok: false, text: '[IN-USE] maildrop is locked by another session' });
+  t.equal((await first.cmd('RETR 2')).body?.toString(), asServed(bodies[1] ?? '').toString());
+  await first.cmd('DELE 1');
+  t.same(await first.cmd('QUIT'), { ok: true, text: 'r2d2 signing off (1 message deleted)' });
+  await first.waitClosed();
+  t.ok((await second.login('alice', 'pw')).ok, 'the lock was released');
+  t.match((await second.cmd('STAT')).text, /^1 /);
+});

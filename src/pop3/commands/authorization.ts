@@ -50,7 +50,7 @@ export async function pass(command: Command, state: AuthorizationState, ctx: Ses
   }
   let lock;
   try {
-    lock = await lockMaildrop(maildir, ctx.lockLiveness);
+    lock = await lockMaildrop(maildir, ctx.lockLiveness, ctx.blockingFileIo);
   } catch (error) {
     ctx.log.error({ user: name, err: error }, 'maildrop cannot be locked');
     return { reply: err(CANNOT_OPEN), next: back };
@@ -60,7 +60,7 @@ export async function pass(command: Command, state: AuthorizationState, ctx: Ses
     return { reply: err('[IN-USE] maildrop is locked by another session'), next: back };
   }
   try {
-    const snapshot = await scanMaildropCached(maildir);
+    const snapshot = await scanMaildropCached(maildir, ctx.blockingFileIo);
     const drop = new MaildropView(maildir, lock, snapshot);
     const { messages, octets } = drop.live;
     ctx.log.info({ user: name, messages, octets }, 'login ok');

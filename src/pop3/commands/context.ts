@@ -16,6 +16,8 @@ export interface SessionContext {
   readonly lockLiveness: LockLiveness | undefined;
   readonly security: SessionSecurity;
   readonly penalty: LoginPenalty;
+  /** Small file operations (lock, directory listing) may block the thread briefly (local disks). */
+  readonly blockingFileIo: boolean;
 }
 
 /** Failed-login delays (brute-force brake), shared by every session of the server. */
