@@ -245,25 +245,35 @@ export class Connection {
     }
   }
 
-  /** A large message: read, encode and write 64 KiB at a time, waiting for drain. */
+  /**
+   * A large message: read, encode and write 256 KiB at a time, waiting for drain. The next
+   * read starts as soon as a chunk is encoded (the encoder copies it), so the disk works
+   * while the socket drains.
+   */
   private async streamMessage(reply: MessageReply, head: Buffer, fd: number): Promise<void> {
+    let reading: Promise<number> | undefined;
     try {
       const encoder = new MessageEncoder(reply.bodyLines);
       const buffer = Buffer.allocUnsafe(CHUNK_OCTETS);
       let parts: Buffer[] = [head];
       let pending = head.length;
       let sent = false;
-      while (!encoder.done) {
+      reading = readChunk(fd, buffer);
+      for (;;) {
+        const current: Promise<number> = reading ?? Promise.resolve(0);
         let bytesRead: number;
         try {
-          bytesRead = await readChunk(fd, buffer);
+          bytesRead = await current;
         } catch (error) {
           // Once part of the reply is out, an -ERR cannot follow: end the session.
           if (sent) throw new Error(`reading ${reply.path} failed mid-reply: ${(error as Error).message}`);
           throw error;
+        } finally {
+          reading = undefined;
         }
         if (bytesRead === 0) break;
         const out = encoder.encode(buffer.subarray(0, bytesRead));
+        if (!encoder.done) reading = readChunk(fd, buffer);
         parts.push(out);
         pending += out.length;
         if (pending >= CHUNK_OCTETS) {
@@ -271,11 +281,15 @@ export class Connection {
           sent = true;
           parts = [];
           pending = 0;
+          if (this.socket.destroyed) return; // the client is gone: read no further
         }
+        if (encoder.done) break;
       }
       parts.push(encoder.end());
       await this.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
     } finally {
+      // A read still in flight (the session ended mid-reply) must finish before the fd closes.
+      if (reading !== undefined) await reading.catch(() => 0);
       closeFile(fd);
     }
   }
