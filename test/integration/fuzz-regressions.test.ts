@@ -22,8 +22,7 @@ async function exchange(socket: TLSSocket, line: string): Promise<string> {
 // out) after logging in: the disconnect line was written after the maildrop lock's release,
 // by which time the TLS socket was destroyed and getCipher() returned null -- a TypeError in an
 // un-awaited promise (src/server/start-tls.ts describeTls), fatal to the thread serving it.
-// Fixed in 853d385; the line then says tls="TLS unknown cipher" instead of the README's
-// protocol and cipher (a todo below until the description is kept from the handshake).
+// Fixed in 853d385; since e7259e4 the line keeps the protocol and cipher from the handshake.
 t.test('a TLS session that drops after login (STLS or POP3S) does not crash the server', async (t) => {
   const f = await tlsFixture(t);
   const ca = readFileSync(f.certs.ca);
@@ -38,7 +37,7 @@ t.test('a TLS session that drops after login (STLS or POP3S) does not crash the 
   t.match(await exchange(stls, 'PASS pw'), /^\+OK/);
   stls.destroy();
   const first = await f.server.waitForLine(/\[1\] disconnected: peer closed, sequence="\^up" delays="0" tls="/);
-  t.match(first, /tls="TLSv1\.3 TLS_/, 'STLS: the disconnect line names the protocol and cipher', { todo: 'describeTls runs after the socket is gone' });
+  t.match(first, /tls="TLSv1\.3 TLS_/, 'STLS: the disconnect line names the protocol and cipher');
   const implicit = tlsConnect({ port: f.implicitPort, host: '127.0.0.1', ca, servername: 'localhost' });
   await handshake(implicit);
   await new Promise((resolve) => implicit.once('data', resolve));
@@ -46,7 +45,7 @@ t.test('a TLS session that drops after login (STLS or POP3S) does not crash the 
   t.match(await exchange(implicit, 'PASS pw'), /^\+OK/);
   implicit.destroy();
   const second = await f.server.waitForLine(/\[2\] disconnected: peer closed, sequence="up" delays="0" tls="/);
-  t.match(second, /tls="TLSv1\.3 TLS_/, 'POP3S: the disconnect line names the protocol and cipher', { todo: 'describeTls runs after the socket is gone' });
+  t.match(second, /tls="TLSv1\.3 TLS_/, 'POP3S: the disconnect line names the protocol and cipher');
   const c = await f.client();
   t.ok((await c.cmd('CAPA')).ok, 'the server still answers');
 });
