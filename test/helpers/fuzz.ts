@@ -36,7 +36,7 @@ export function protocolBytes(maxLength: number): fc.Arbitrary<Buffer> {
     { weight: 1, arbitrary: fc.tuple(protocolByte, fc.integer({ min: 1, max: 600 })).map(([b, n]) => Buffer.alloc(n, b)) },
     { weight: 2, arbitrary: fc.constantFrom('\r\n', '\n', '\r\n.\r\n', '.\r\n', '\n.\n', '..', '\r\r\n', '.\n').map((s) => Buffer.from(s)) },
   );
-  return fc.array(piece, { maxLength: Math.max(1, Math.ceil(maxLength / 40)) }).map((parts) => Buffer.concat(parts).subarray(0, maxLength));
+  return fc.array(piece, { maxLength: Math.max(1, Math.ceil(maxLength / 40)), size: 'medium' }).map((parts) => Buffer.concat(parts).subarray(0, maxLength));
 }
 
 /** Splits bytes at arbitrary points: the chunks a socket might deliver. */
