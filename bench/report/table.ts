@@ -30,7 +30,7 @@ function cells(f: Figures | { pending: string }, idle: boolean): string[] {
 
 export function markdownTable(rows: readonly RowResult[]): string {
   const head = ['workload', 'server', 'sessions/s', 'messages/s', 'MB/s', 'p50 ms', 'p99 ms', 'errors', 'KiB/session', 'server CPU ms/session', 'MariaDB CPU ms/session', 'CPU: load gen / other jobs', 'r2d2/Dovecot', 'target'];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_h, i) => (i < 2 ? '---' : '---:')).join('|')}|`];
   for (const r of rows) {
     const idle = r.spec.workload === 'idle';
     const ratio =

@@ -18,7 +18,7 @@ const TOKEN = /(['"]?)%([uldpr%])\1/g;
  */
 export function compileQuery(format: string): CompiledQuery {
   const params: Substitution[] = [];
-  const sql = format.replace(TOKEN, (match: string, quote: string, letter: string) => {
+  const sql = format.replace(TOKEN, (_match: string, quote: string, letter: string) => {
     if (letter === '%') return quote + '%' + quote;
     params.push(letter as Substitution);
     return '?';

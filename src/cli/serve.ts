@@ -5,7 +5,6 @@ import type { Config } from '../config/types';
 import { createLogger } from '../log/logger';
 import { runSupervisor, sessionCredentials, StartupError } from '../server/supervisor';
 import { TlsContexts } from '../server/tls-contexts';
-import { version } from './version';
 
 export function readConfig(personalityDir: string): Config {
   return loadConfig(personalityDir, process.env, cpus().length);

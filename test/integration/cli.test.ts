@@ -1,10 +1,10 @@
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../helpers/run';
+import { freePort } from '../helpers/ports';
 
 const R2D2 = join(__dirname, '../../../bin/r2d2');
 
@@ -14,13 +14,6 @@ function tempDir(t: Test): string {
   return dir;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address !== null ? address.port : 0;
-}
 
 t.test('--version and --help', async (t) => {
   const v = await run(R2D2, ['--version']);

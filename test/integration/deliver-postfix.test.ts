@@ -4,12 +4,13 @@
 // mail set-up is used or touched.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { fixture } from '../helpers/fixture';
 import { asServed } from '../helpers/maildir';
 import { testConfigText } from '../helpers/test-server';
+import { freePort } from '../helpers/ports';
 
 const R2D2 = path.resolve(__dirname, '../../../bin/r2d2');
 const POSTFIX = ['/usr/sbin/postfix', '/usr/lib/postfix/sbin/master'];
@@ -24,13 +25,6 @@ function skipReason(): string | false {
   return false;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address !== null ? address.port : 0;
-}
 
 /** One SMTP transaction; resolves with the server's lines. */
 function smtpSend(port: number, from: string, to: string, data: string): Promise<string[]> {

@@ -46,7 +46,7 @@ t.test('sessions spread over every worker thread and behave the same on each', a
 });
 
 t.test('the maildrop lock holds across workers and across two server processes', async (t) => {
-  const { db, mail, server, client } = await setup(t);
+  const { db, mail, client } = await setup(t);
   const md = mail.maildir('shared');
   putMessage(md, sampleMessage(1));
   await db.addUser('shared', 'pw', md);
