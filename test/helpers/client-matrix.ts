@@ -91,10 +91,13 @@ export async function populate(f: Fixture, messages: ReadonlyArray<{ readonly by
   return md;
 }
 
-/** Writes message number i+1 of a maildrop under a Z-sized name that sorts in that place. */
-export function putNumbered(md: string, bytes: Buffer, i: number): string {
-  const name = `${1700000000 + i}.M${i}P1Q1Z${rfc822Size(bytes).toString(16).toUpperCase()}.matrix`;
-  writeFileSync(join(md, 'new', name), bytes);
+/**
+ * Writes message number i+1 of a maildrop under a Z-sized name that sorts in that place (its
+ * own second: within one second r2d2 orders names as text, and `M<usec>` is not zero-padded).
+ */
+export function putNumbered(md: string, bytes: Buffer, i: number, sub: 'new' | 'cur' = 'new'): string {
+  const name = `${1700000000 + i}.M${i}P1Q1Z${rfc822Size(bytes).toString(16).toUpperCase()}.matrix${sub === 'cur' ? ':2,S' : ''}`;
+  writeFileSync(join(md, sub, name), bytes);
   return name;
 }
 

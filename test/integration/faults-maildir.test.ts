@@ -7,15 +7,13 @@ import t from 'tap';
 import { mkdirSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, type Fixture } from '../helpers/fixture';
-import { asServed, putMessage, sampleMessage } from '../helpers/maildir';
+import { putNumbered } from '../helpers/client-matrix';
+import { asServed, sampleMessage } from '../helpers/maildir';
 
 async function user(f: Fixture, name: string, count: number, sub: 'new' | 'cur' = 'new'): Promise<{ md: string; files: string[] }> {
   const md = f.mail.maildir(name);
   const files: string[] = [];
-  for (let i = 1; i <= count; i++) {
-    files.push(putMessage(md, sampleMessage(i), sub));
-    await new Promise((resolve) => setTimeout(resolve, 2)); // distinct times: numbers follow the order written
-  }
+  for (let i = 1; i <= count; i++) files.push(putNumbered(md, Buffer.from(sampleMessage(i)), i - 1, sub));
   await f.db.addUser(name, 'pw', md);
   return { md, files };
 }
@@ -31,12 +29,17 @@ const inDir = (md: string, sub: string): string[] => {
 t.test('a message file that cannot be read (a directory): -ERR [SYS/TEMP], logged, the session goes on', async (t) => {
   const f = await fixture(t);
   const { md, files } = await user(f, 'unreadable', 3);
+  // A large one too (over sync_read_max, 128 KiB): it is streamed, not read in one call.
+  files.push(putNumbered(md, Buffer.from(sampleMessage(4, 8000)), 3));
   const c = await f.loggedIn('unreadable', 'pw');
-  const victim = join(md, 'new', files[1] ?? '');
-  unlinkSync(victim);
-  mkdirSync(victim);
-  t.same(await c.cmd('RETR 2'), { ok: false, text: '[SYS/TEMP] message cannot be read now' });
+  for (const i of [1, 3]) {
+    const victim = join(md, 'new', files[i] ?? '');
+    unlinkSync(victim);
+    mkdirSync(victim);
+  }
+  t.same(await c.cmd('RETR 2'), { ok: false, text: '[SYS/TEMP] message cannot be read now' }, 'small message');
   t.same(await c.cmd('TOP 2 0'), { ok: false, text: '[SYS/TEMP] message cannot be read now' }, 'TOP too');
+  t.same(await c.cmd('RETR 4'), { ok: false, text: '[SYS/TEMP] message cannot be read now' }, 'large (streamed) message');
   await f.server.waitForLine(/\[1\] message cannot be read .*code="EISDIR"/);
   const retr = await c.cmd('RETR 3');
   t.equal(retr.body?.toString('latin1'), asServed(sampleMessage(3)).toString('latin1'), 'the next RETR is whole');
@@ -44,8 +47,8 @@ t.test('a message file that cannot be read (a directory): -ERR [SYS/TEMP], logge
   const quit = await c.cmd('QUIT');
   t.same(quit, { ok: false, text: '[SYS/TEMP] some deleted messages not removed (1 of 1)' }, 'QUIT says the truth: a directory cannot be unlinked');
   await f.server.waitForLine(/\[1\] update done user="unreadable" deleted="0" failed="1"/);
-  t.equal(inDir(md, 'new').length, 3, 'nothing else removed');
-  rmSync(victim, { recursive: true });
+  t.equal(inDir(md, 'new').length, 4, 'nothing else removed');
+  for (const i of [1, 3]) rmSync(join(md, 'new', files[i] ?? ''), { recursive: true });
   const again = await f.loggedIn('unreadable', 'pw');
   t.match((await again.cmd('STAT')).text, /^2 /, 'the maildrop is not left locked');
 });
@@ -53,10 +56,13 @@ t.test('a message file that cannot be read (a directory): -ERR [SYS/TEMP], logge
 t.test('a message that vanished mid-session: RETR says so, DELE+QUIT counts it gone', async (t) => {
   const f = await fixture(t);
   const { md, files } = await user(f, 'vanish', 3);
+  files.push(putNumbered(md, Buffer.from(sampleMessage(4, 8000)), 3));
   const c = await f.loggedIn('vanish', 'pw');
   unlinkSync(join(md, 'new', files[0] ?? ''));
   t.same(await c.cmd('RETR 1'), { ok: false, text: 'message was removed from the maildrop' });
   await f.server.waitForLine(/\[1\] message cannot be read .*code="ENOENT"/);
+  unlinkSync(join(md, 'new', files[3] ?? ''));
+  t.same(await c.cmd('RETR 4'), { ok: false, text: 'message was removed from the maildrop' }, 'a large one too');
   t.same(await c.cmd('LIST 1'), { ok: true, text: `1 ${asServed(sampleMessage(1)).length}` }, 'numbers do not shift');
   t.ok((await c.cmd('RETR 2')).ok, 'the session goes on');
   t.ok((await c.cmd('DELE 1')).ok);
@@ -95,11 +101,9 @@ t.test('cur/ replaced by a file: at login -ERR [SYS/TEMP]; mid-session RETR and 
 t.test('new/ replaced by a file before UPDATE: QUIT says which deletions failed; cur/ deletions are applied', async (t) => {
   const f = await fixture(t);
   const md = f.mail.maildir('newfile');
-  putMessage(md, sampleMessage(1), 'cur');
-  await new Promise((resolve) => setTimeout(resolve, 2));
-  putMessage(md, sampleMessage(2), 'new');
-  await new Promise((resolve) => setTimeout(resolve, 2));
-  putMessage(md, sampleMessage(3), 'new');
+  putNumbered(md, Buffer.from(sampleMessage(1)), 0, 'cur');
+  putNumbered(md, Buffer.from(sampleMessage(2)), 1);
+  putNumbered(md, Buffer.from(sampleMessage(3)), 2);
   await f.db.addUser('newfile', 'pw', md);
   const c = await f.loggedIn('newfile', 'pw');
   for (const n of [1, 2, 3]) t.ok((await c.cmd(`DELE ${n}`)).ok);

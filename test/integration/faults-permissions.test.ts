@@ -7,6 +7,7 @@ import t from 'tap';
 import { chmodSync, chownSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestDatabase } from '../helpers/mariadb';
+import { putNumbered } from '../helpers/client-matrix';
 import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
@@ -25,10 +26,7 @@ t.test('files and folders the session user may not read or write', skip, async (
   const box = async (name: string, count: number): Promise<{ md: string; files: string[] }> => {
     const md = mail.maildir(name);
     const files: string[] = [];
-    for (let i = 1; i <= count; i++) {
-      files.push(putMessage(md, sampleMessage(i)));
-      await new Promise((resolve) => setTimeout(resolve, 2)); // numbers follow the order written
-    }
+    for (let i = 1; i <= count; i++) files.push(putNumbered(md, Buffer.from(sampleMessage(i)), i - 1));
     for (const path of [md, ...['tmp', 'new', 'cur'].map((s) => join(md, s)), ...files.map((f) => join(md, 'new', f))]) chownSync(path, NOBODY, NOBODY);
     await db.addUser(name, 'pw', md);
     return { md, files };
