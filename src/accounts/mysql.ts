@@ -12,8 +12,10 @@ import { bindParams, compileQuery, type CompiledQuery } from './query-format';
 export class MysqlAccounts implements Accounts {
   private readonly pool: Pool;
   private readonly query: CompiledQuery;
+  private readonly queryTimeoutMs: number;
 
   constructor(db: DatabaseConfig, queryFormat: string, private readonly maildirRoot: string | undefined) {
+    this.queryTimeoutMs = db.queryTimeoutMs;
     const options: PoolOptions = {
       user: db.user,
       password: db.password,
@@ -36,7 +38,7 @@ export class MysqlAccounts implements Accounts {
   }
 
   async authenticate(request: LoginRequest): Promise<LoginResult> {
-    const [rows] = await this.pool.execute(this.query.sql, bindParams(this.query, request));
+    const [rows] = await this.pool.execute({ sql: this.query.sql, timeout: this.queryTimeoutMs }, bindParams(this.query, request));
     if (!Array.isArray(rows)) return { kind: 'refused', reason: 'query is not a SELECT' };
     return maildirFromRows(rows, this.maildirRoot);
   }

@@ -65,6 +65,8 @@ export const databaseSchema = section({
   database: str().default(''),
   pool_size: int({ min: 1, max: 1000 }).default(10),
   connect_timeout: int({ min: 1, max: MAX_TIMER_SECONDS }).default(5),
+  // A query unanswered this long fails (a hung or partitioned database): the login gets [SYS/TEMP].
+  query_timeout: int({ min: 1, max: MAX_TIMER_SECONDS }).default(10),
   file: str().check(notEmpty),
 });
 
@@ -261,6 +263,7 @@ function toDatabase({ title, value }: DatabaseDoc, personalityDir: string): Data
     database: value.database,
     poolSize: value.pool_size,
     connectTimeoutMs: value.connect_timeout * 1000,
+    queryTimeoutMs: value.query_timeout * 1000,
     file: value.file === undefined ? undefined : path.resolve(personalityDir, value.file),
   };
 }

@@ -57,6 +57,8 @@ export interface DatabaseConfig {
   readonly database: string;
   readonly poolSize: number;
   readonly connectTimeoutMs: number;
+  /** A query unanswered this long fails (mysql only). */
+  readonly queryTimeoutMs: number;
   /** sqlite only: the database file, resolved against the personality folder. */
   readonly file: string | undefined;
 }

@@ -29,6 +29,8 @@ interface Found {
   size: number | undefined;
   uidl: string;
   time: number;
+  /** The `M<usec>` of the unique part, when the name has one; -1 otherwise. */
+  micros: number;
 }
 
 /**
@@ -106,7 +108,7 @@ function collect(byUidl: Map<string, Found>, dir: 'new' | 'cur', names: readonly
     // U+FFFD: the name was not UTF-8, so it cannot be opened again through a string path.
     if (file.startsWith('.') || file.includes('\uFFFD')) continue;
     const { size, uidl } = parseMaildirName(file);
-    const entry: Found = { dir, file, size, uidl, time: timeOf(file) };
+    const entry: Found = { dir, file, size, uidl, time: timeOf(file), micros: microsOf(file) };
     const seen = byUidl.get(uidl);
     if (seen === undefined || prefer(entry, seen)) byUidl.set(uidl, entry);
   }
@@ -133,5 +135,21 @@ function prefer(a: Found, b: Found): boolean {
 
 function oldestFirst(a: Found, b: Found): number {
   if (a.time !== b.time) return a.time < b.time ? -1 : 1;
+  // Within a second, by microseconds as a number: M99999 before M100000 (unpadded writers).
+  if (a.micros !== b.micros && a.micros >= 0 && b.micros >= 0) return a.micros < b.micros ? -1 : 1;
   return a.file < b.file ? -1 : a.file > b.file ? 1 : 0;
+}
+
+/** The digits after `.M` right behind the time part (`1764200000.M20412P...`); -1 when absent. */
+function microsOf(file: string): number {
+  const dot = file.indexOf('.');
+  if (dot <= 0 || file.charCodeAt(dot + 1) !== 0x4d) return -1;
+  let micros = 0;
+  let i = dot + 2;
+  for (; i < file.length && i < dot + 9; i++) {
+    const c = file.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) break;
+    micros = micros * 10 + (c - 0x30);
+  }
+  return i === dot + 2 ? -1 : micros;
 }

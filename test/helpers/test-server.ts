@@ -15,6 +15,8 @@ export interface TestServerOptions {
   readonly maxBadCommands?: number;
   readonly maxConnections?: number;
   readonly dbPort?: number;
+  /** Seconds the accounts query may take before the login gets [SYS/TEMP]. */
+  readonly queryTimeout?: number;
   /** Extra keys for the limits section; the default turns the failed-login delay off. */
   readonly limits?: string;
   /** c11n listen sections replacing the default plain one (named "pop3"). */
@@ -53,6 +55,7 @@ database "accounts" {
   database = "${options.database}"
   pool_size = 4
   connect_timeout = 10
+  query_timeout = ${options.queryTimeout ?? 10}
 }
 limits {
   max_bad_commands = ${options.maxBadCommands ?? 10}  max_connections = ${options.maxConnections ?? 1000}

@@ -30,3 +30,20 @@ t.test('database down: logins get [SYS/TEMP], logged-in sessions go on, logins w
   t.ok(line, 'the failure was logged');
   t.notMatch(f.server.lines.join('\n'), /PASS pw|"pw"/, 'no password in any log line');
 });
+
+t.test('database frozen (a hang, nothing refused): after query_timeout the login gets [SYS/TEMP], then works after the thaw', async (t) => {
+  const { FreezableProxy } = await import('../helpers/freezable-proxy');
+  const proxy = new FreezableProxy(MARIADB.host, MARIADB.port);
+  await proxy.start();
+  t.teardown(() => proxy.stop());
+  const f = await fixture(t, { dbPort: proxy.port, queryTimeout: 1 });
+  await f.db.addUser('alice', 'pw', f.mail.maildir('alice'));
+  const warm = await f.loggedIn('alice', 'pw'); // the pool holds a connection now
+  await warm.cmd('QUIT');
+  proxy.freeze();
+  const c = await f.client();
+  t.same(await c.login('alice', 'pw'), { ok: false, text: '[SYS/TEMP] internal error, try again later' });
+  await f.server.waitForLine(/command failed .*(timeout|Timeout)/);
+  proxy.thaw();
+  t.ok((await c.cmd('PASS pw')).ok, 'works again after the thaw, same session');
+});

@@ -30,7 +30,7 @@ function failure(fn: () => unknown): string {
 
 const MYSQL_DEFAULTS = {
   driver: 'mysql', host: '127.0.0.1', port: 3306, socket: undefined, user: 'root', password: '', database: '',
-  poolSize: 10, connectTimeoutMs: 5000, file: undefined,
+  poolSize: 10, connectTimeoutMs: 5000, queryTimeoutMs: 10_000, file: undefined,
 };
 
 const PLAIN_110 = { name: 'pop3', address: '0.0.0.0', port: 110, tls: 'none', tlsConfig: undefined, plaintextAuth: 'always', trustLoopback: false };
@@ -95,7 +95,7 @@ log { destination = syslog, level = trace }
 `;
   const main = {
     name: 'main', driver: 'mysql', host: 'db.example.org', port: 3307, socket: '/run/mysqld/mysqld.sock', user: 'r2d2',
-    password: 'top"secret', database: 'mail', poolSize: 1000, connectTimeoutMs: 2000, file: undefined,
+    password: 'top"secret', database: 'mail', poolSize: 1000, connectTimeoutMs: 2000, queryTimeoutMs: 10_000, file: undefined,
   };
   const embedded = { ...MYSQL_DEFAULTS, name: 'embedded', driver: 'sqlite', file: '/etc/r2d2/accounts.sqlite' };
   t.same(config(text, { PW: 'top"secret' }), {

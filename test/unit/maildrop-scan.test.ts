@@ -95,3 +95,16 @@ t.test('50,000 names', async (t) => {
   t.comment(`scan of ${n} names: ${ms.toFixed(1)} ms`);
   t.ok(ms < 2000, 'well under two seconds even on a slow machine');
 });
+
+t.test('within one second, unpadded microseconds sort as numbers', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r2d2-scan-micros-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const sub of ['new', 'cur', 'tmp']) fs.mkdirSync(path.join(dir, sub));
+  const names = ['1764200000.M100000P1Q3Z1.h', '1764200000.M99999P1Q2Z1.h', '1764200000.M5P1Q1Z1.h', '1764199999.M999999P1Q9Z1.h'];
+  for (const n of names) fs.writeFileSync(path.join(dir, 'new', n), 'x');
+  const snapshot = await scanMaildrop(dir);
+  t.same(
+    snapshot.messages.map((m) => m.file),
+    ['1764199999.M999999P1Q9Z1.h', '1764200000.M5P1Q1Z1.h', '1764200000.M99999P1Q2Z1.h', '1764200000.M100000P1Q3Z1.h'],
+  );
+});
