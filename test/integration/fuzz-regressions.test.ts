@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { tlsFixture } from '../helpers/tls-fixture';
-import { Pop3Client } from '../helpers/pop3-client';
 
 const handshake = (socket: TLSSocket): Promise<void> =>
   new Promise((resolve, reject) => {
