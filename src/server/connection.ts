@@ -13,7 +13,7 @@ import { describeTls, startTls } from './start-tls';
 import type { TlsContexts } from './tls-contexts';
 
 /** Bytes read from a message file at a time, and the size at which output is flushed. */
-const CHUNK_OCTETS = 256 * 1024;
+const CHUNK_OCTETS = 64 * 1024;
 
 type MessageReply = Extract<Reply, { kind: 'message' }>;
 
@@ -246,7 +246,7 @@ export class Connection {
   }
 
   /**
-   * A large message: read, encode and write 256 KiB at a time, waiting for drain. The next
+   * A large message: read, encode and write 64 KiB at a time, waiting for drain. The next
    * read starts as soon as a chunk is encoded (the encoder copies it), so the disk works
    * while the socket drains.
    */
