@@ -1,5 +1,6 @@
 import { pass, quitAuthorization, user } from './commands/authorization';
 import { capa, stls } from './commands/common';
+import { auth } from './commands/sasl';
 import { withLetter, type CommandSpec } from './commands/context';
 import { dele, list, noop, quitTransaction, retr, rset, stat, top, uidl } from './commands/transaction';
 
@@ -11,6 +12,7 @@ export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map<string, Comman
   ['CAPA', { letter: withLetter('c'), authorization: (_c, s, ctx) => capa(s, ctx), transaction: (_c, s, ctx) => capa(s, ctx) }],
   ['USER', { letter: withLetter('u'), authorization: user }],
   ['PASS', { letter: withLetter('p'), authorization: pass }],
+  ['AUTH', { letter: withLetter('a'), authorization: auth }],
   ['QUIT', { letter: withLetter('q'), authorization: quitAuthorization, transaction: quitTransaction }],
   ['STAT', { letter: withLetter('s'), transaction: stat }],
   ['LIST', { letter: withLetter('L', 'l'), transaction: list }],

@@ -3,6 +3,8 @@
 
 export type Reply =
   | { readonly kind: 'line'; readonly ok: boolean; readonly text: string }
+  /** RFC 5034's continuation request: "+ " and a base64 challenge (empty for PLAIN). */
+  | { readonly kind: 'continue'; readonly challenge: string }
   | { readonly kind: 'multi'; readonly head: string; readonly lines: readonly string[] }
   | {
       readonly kind: 'message';
@@ -15,6 +17,7 @@ export type Reply =
     };
 
 export const ok = (text: string): Reply => ({ kind: 'line', ok: true, text });
+export const proceed = (challenge = ''): Reply => ({ kind: 'continue', challenge });
 export const err = (text: string): Reply => ({ kind: 'line', ok: false, text });
 export const multiline = (head: string, lines: readonly string[]): Reply => ({ kind: 'multi', head, lines });
 export const message = (head: string, path: string, octets: number, bodyLines?: number): Reply => ({
@@ -33,6 +36,7 @@ export function statusLine(isOk: boolean, text: string): string {
 /** A single-line reply or a whole multi-line reply (head, dot-stuffed lines, terminator) as one string. */
 export function encodeReply(reply: Exclude<Reply, { kind: 'message' }>): string {
   if (reply.kind === 'line') return statusLine(reply.ok, reply.text);
+  if (reply.kind === 'continue') return `+ ${reply.challenge}\r\n`;
   let out = statusLine(true, reply.head);
   for (const line of reply.lines) out += (line.startsWith('.') ? '.' : '') + line + '\r\n';
   return out + '.\r\n';

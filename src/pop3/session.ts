@@ -2,6 +2,7 @@ import { SequenceRecorder } from '../log/sequence';
 import { parseCommand } from './command';
 import { COMMANDS, INVALID_LETTER } from './command-table';
 import type { Outcome, SessionContext } from './commands/context';
+import { saslResponse } from './commands/sasl';
 import type { LineEvent } from './line-reader';
 import { err, ok, type Reply } from './replies';
 import type { CloseReason, SessionState } from './state';
@@ -32,6 +33,8 @@ export class Pop3Session {
   }
 
   async handle(event: LineEvent): Promise<Step> {
+    const current = this.state;
+    if (current.kind === 'AUTHORIZATION' && current.sasl !== undefined) return this.saslStep(event);
     if (event.kind === 'too-long') {
       this.sequence.record(INVALID_LETTER);
       return this.bad(err('command line too long'));
@@ -49,16 +52,38 @@ export class Pop3Session {
     }
     this.sequence.record(spec.letter(command));
     const state = this.state;
-    let outcome: Outcome;
+    const handler =
+      state.kind === 'AUTHORIZATION' && spec.authorization
+        ? () => spec.authorization?.(command, state, this.ctx)
+        : state.kind === 'TRANSACTION' && spec.transaction
+          ? () => spec.transaction?.(command, state, this.ctx)
+          : undefined;
+    if (handler === undefined) return this.bad(err(`${command.name} is not valid in this state`));
+    return this.run(command.name, handler);
+  }
+
+  /** The client's answer to AUTH's "+ " (RFC 5034 §4): not a command, never logged. */
+  private async saslStep(event: LineEvent): Promise<Step> {
+    if (event.kind === 'too-long') {
+      this.state = { kind: 'AUTHORIZATION', user: undefined };
+      return this.bad(err('SASL response too long'));
+    }
+    const line = event.line.toString('latin1');
+    return this.run('AUTH', () => saslResponse(line, this.ctx), { kind: 'AUTHORIZATION', user: undefined });
+  }
+
+  /** Runs a handler and applies its outcome; `onError` is the state after an internal error. */
+  private async run(name: string, handler: () => Outcome | Promise<Outcome> | undefined, onError?: SessionState): Promise<Step> {
+    let outcome: Outcome | undefined;
     try {
-      if (state.kind === 'AUTHORIZATION' && spec.authorization) outcome = await spec.authorization(command, state, this.ctx);
-      else if (state.kind === 'TRANSACTION' && spec.transaction) outcome = await spec.transaction(command, state, this.ctx);
-      else return this.bad(err(`${command.name} is not valid in this state`));
+      outcome = await handler();
     } catch (error) {
       // Internal text never reaches the client (DESIGN: errors with meaning).
-      this.ctx.log.error({ err: error, command: command.name }, 'command failed');
+      this.ctx.log.error({ err: error, command: name }, 'command failed');
+      if (onError !== undefined) this.state = onError;
       return { reply: err('[SYS/TEMP] internal error, try again later') };
     }
+    if (outcome === undefined) return this.bad(err(`${name} is not valid in this state`));
     if (outcome.next !== undefined) this.state = outcome.next;
     if (outcome.bad === true) return this.bad(outcome.reply);
     this.badCommands = 0;

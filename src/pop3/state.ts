@@ -2,7 +2,8 @@ import type { MaildropView } from './maildrop-view';
 
 /** RFC 1939 §3's states; only the dispatcher changes them, from a handler's outcome. */
 export type SessionState =
-  | { readonly kind: 'AUTHORIZATION'; readonly user: string | undefined }
+  /** `sasl`: AUTH sent "+ " and the next line is the client's response (RFC 5034 §4). */
+  | { readonly kind: 'AUTHORIZATION'; readonly user: string | undefined; readonly sasl?: 'PLAIN' }
   | { readonly kind: 'TRANSACTION'; readonly user: string; readonly drop: MaildropView }
   | { readonly kind: 'UPDATE' };
 

@@ -313,5 +313,5 @@ export class Connection {
 }
 
 function textOf(reply: Reply): string {
-  return reply.kind === 'line' ? reply.text : reply.head;
+  return reply.kind === 'line' ? reply.text : reply.kind === 'continue' ? reply.challenge : reply.head;
 }

@@ -12,7 +12,7 @@ export const AUTH_FAILED = '[AUTH] Authentication failed';
 const CANNOT_OPEN = '[SYS/TEMP] maildrop cannot be opened now';
 
 /** RFC 2595 §2: no password in the clear where policy says TLS first. */
-const TLS_REQUIRED: Outcome = { reply: err('[AUTH] TLS required: use STLS or the POP3S port') };
+export const TLS_REQUIRED: Outcome = { reply: err('[AUTH] TLS required: use STLS or the POP3S port') };
 
 export function user(command: Command, _state: AuthorizationState, ctx: SessionContext): Outcome {
   if (!ctx.security.plaintextAuthAllowed) return TLS_REQUIRED;
@@ -24,12 +24,19 @@ export function user(command: Command, _state: AuthorizationState, ctx: SessionC
 export async function pass(command: Command, state: AuthorizationState, ctx: SessionContext): Promise<Outcome> {
   if (!ctx.security.plaintextAuthAllowed) return TLS_REQUIRED;
   if (state.user === undefined) return { reply: err('send USER first'), bad: true };
-  const name = state.user;
+  return login(state.user, command.rest, ctx);
+}
+
+/**
+ * A login with a name and password, from PASS or AUTH PLAIN: +OK only once the maildrop is
+ * locked and scanned; otherwise back to AUTHORIZATION with the reason's response code.
+ */
+export async function login(name: string, password: string, ctx: SessionContext): Promise<Outcome> {
   const back = { kind: 'AUTHORIZATION', user: undefined } as const;
-  const result = await ctx.accounts.authenticate({ user: name, password: command.rest, peer: ctx.peer });
+  const result = await ctx.accounts.authenticate({ user: name, password, peer: ctx.peer });
   if (result.kind === 'denied') {
     // peer= on the line itself: what fail2ban's filter (personality/fail2ban) bans.
-    const wait = ctx.penalty.failed(ctx.peer, name, command.rest);
+    const wait = ctx.penalty.failed(ctx.peer, name, password);
     ctx.log.info({ user: name, peer: ctx.peer }, 'login failed: bad credentials');
     // The brute-force brake: this session waits; unknown users and wrong passwords alike.
     if (wait > 0) {
