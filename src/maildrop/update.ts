@@ -61,7 +61,7 @@ async function remove(maildir: string, m: MessageEntry, indexOf: (dir: Dir) => P
   return true;
 }
 
-/** true: unlinked; 'ENOENT': not there; false: any other error. */
+/** true: unlinked; 'ENOENT': not there; false: some other error. */
 async function unlinkGone(path: string, tally?: RemovalTally): Promise<boolean | 'ENOENT'> {
   try {
     const bytes = tally === undefined ? 0 : await tally.sizeOf(path);

@@ -1,12 +1,17 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /**
- * A loopback TCP relay in front of the real MariaDB, so a test can take "the database" away
- * (stop: refuse and cut every connection) and bring it back on the same port.
+ * A loopback TCP relay in front of the real MariaDB, so a test can take "the database" away:
+ * stop() refuses and cuts every connection (start() brings it back on the same port), and
+ * freeze() keeps connections open while no byte moves either way -- a hung database or a network
+ * partition, where nothing is refused and nothing answers; thaw() lets everything flow.
  */
 export class TcpProxy {
   private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
+  private readonly pairs = new Set<[Socket, Socket]>();
+  /** Bytes held while frozen, per destination socket. */
+  private readonly held = new Map<Socket, Buffer[]>();
+  private frozen = false;
   port = 0;
 
   constructor(
@@ -17,16 +22,22 @@ export class TcpProxy {
   async start(): Promise<void> {
     const server = createServer((client) => {
       const upstream = connect(this.targetPort, this.targetHost);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
+      const pair: [Socket, Socket] = [client, upstream];
+      this.pairs.add(pair);
+      for (const s of pair) {
         s.on('error', () => {
           client.destroy();
           upstream.destroy();
         });
+        s.on('close', () => {
+          this.pairs.delete(pair);
+          this.held.delete(s);
+          client.destroy();
+          upstream.destroy();
+        });
       }
-      client.pipe(upstream);
-      upstream.pipe(client);
+      this.forward(client, upstream);
+      this.forward(upstream, client);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -37,10 +48,34 @@ export class TcpProxy {
     this.server = server;
   }
 
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    this.frozen = false;
+    for (const [to, chunks] of this.held) for (const chunk of chunks.splice(0)) to.write(chunk);
+  }
+
   async stop(): Promise<void> {
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
     const server = this.server;
     this.server = undefined;
-    for (const s of this.sockets) s.destroy();
     if (server) await new Promise((resolve) => server.close(resolve));
+  }
+
+  private forward(from: Socket, to: Socket): void {
+    from.on('data', (chunk: Buffer) => {
+      if (!this.frozen) {
+        to.write(chunk);
+        return;
+      }
+      const queue = this.held.get(to) ?? [];
+      queue.push(chunk);
+      this.held.set(to, queue);
+    });
   }
 }

@@ -10,7 +10,6 @@ import { fixture } from '../helpers/fixture';
 import { MARIADB, TestDatabase } from '../helpers/mariadb';
 import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
-import { FreezableProxy } from '../helpers/freezable-proxy';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
 import { TcpProxy } from '../helpers/tcp-proxy';
 
@@ -103,7 +102,7 @@ t.test('database down mid-load: [SYS/TEMP] meanwhile, open sessions go on, login
 // until login_timeout ends the session ("-ERR autologout: no login in time", 60 s by default).
 // Meanwhile nothing else may be held up.
 t.test('database frozen: a PASS waits for it; open sessions and new connections are not held up; logins work when it thaws', async (t) => {
-  const proxy = new FreezableProxy(MARIADB.host, MARIADB.port);
+  const proxy = new TcpProxy(MARIADB.host, MARIADB.port);
   await proxy.start();
   t.teardown(() => proxy.stop());
   const f = await fixture(t, { dbPort: proxy.port, log: 'log { destination = stdout  level = info }' });

@@ -32,8 +32,7 @@ t.test('database down: logins get [SYS/TEMP], logged-in sessions go on, logins w
 });
 
 t.test('database frozen (a hang, nothing refused): after query_timeout the login gets [SYS/TEMP], then works after the thaw', async (t) => {
-  const { FreezableProxy } = await import('../helpers/freezable-proxy');
-  const proxy = new FreezableProxy(MARIADB.host, MARIADB.port);
+  const proxy = new TcpProxy(MARIADB.host, MARIADB.port);
   await proxy.start();
   t.teardown(() => proxy.stop());
   const f = await fixture(t, { dbPort: proxy.port, queryTimeout: 1 });

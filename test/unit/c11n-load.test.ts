@@ -2,9 +2,9 @@
 // the example personality.
 import path from 'node:path';
 import t from 'tap';
-import { C11nError } from '../../src/config/errors';
 import { loadConfig, parseConfigText } from '../../src/config/load';
 import type { Config } from '../../src/config/types';
+import { failure } from '../helpers/c11n';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const FIXTURES = path.join(ROOT, 'test/fixtures/c11n');
@@ -18,15 +18,6 @@ function config(text: string, env: NodeJS.ProcessEnv = {}, cores = 2): Config {
   });
 }
 
-function failure(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err: unknown) {
-    if (err instanceof C11nError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a C11nError');
-}
 
 const MYSQL_DEFAULTS = {
   driver: 'mysql', host: '127.0.0.1', port: 3306, socket: undefined, user: 'root', password: '', database: '',

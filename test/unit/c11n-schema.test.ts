@@ -1,22 +1,13 @@
 // The schema DSL: conversions, defaults, required values, typed results and every error.
 import t from 'tap';
-import { C11nError } from '../../src/config/errors';
 import { parseC11n } from '../../src/config/parser';
 import { bool, int, list, oneOf, readDocument, section, str, titled, where, type SectionSpec } from '../../src/config/schema';
+import { failure } from '../helpers/c11n';
 
 function read<T>(schema: SectionSpec<T>, text: string): T {
   return readDocument(schema, parseC11n(text, 'c11n', { env: {}, readInclude: () => '' }));
 }
 
-function failure(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err: unknown) {
-    if (err instanceof C11nError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a C11nError');
-}
 
 const server = section({
   name: str().default('anon'),

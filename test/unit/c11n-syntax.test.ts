@@ -3,6 +3,7 @@ import t from 'tap';
 import type { Entry, Section, Value } from '../../src/config/ast';
 import { C11nError } from '../../src/config/errors';
 import { parseC11n } from '../../src/config/parser';
+import { failure } from '../helpers/c11n';
 
 type Files = Readonly<Record<string, string>>;
 
@@ -32,15 +33,6 @@ function value(v: Value): string {
   return `${v.quoted ? 'str' : 'word'}(${v.text})@${v.at.line}:${v.at.col}`;
 }
 
-function failure(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err: unknown) {
-    if (err instanceof C11nError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a C11nError');
-}
 
 t.test('C11nError carries file, line, col and detail', async (t) => {
   const err = new C11nError('modules/tls.c11n', 3, 7, 'oops');
