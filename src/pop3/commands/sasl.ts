@@ -1,6 +1,6 @@
 // RFC 5034 AUTH with the PLAIN mechanism (RFC 4616): the same login as USER/PASS, in one step.
 import type { Command } from '../command';
-import { err, multiline, proceed } from '../replies';
+import { err, proceed } from '../replies';
 import type { AuthorizationState } from '../state';
 import { AUTH_FAILED, login, TLS_REQUIRED } from './authorization';
 import type { Outcome, SessionContext } from './context';
@@ -13,8 +13,8 @@ const back = { kind: 'AUTHORIZATION', user: undefined } as const;
 export function auth(command: Command, _state: AuthorizationState, ctx: SessionContext): Outcome | Promise<Outcome> {
   if (!ctx.security.plaintextAuthAllowed) return TLS_REQUIRED;
   const [mechanism, initial, extra] = command.args;
-  // AUTH alone lists the mechanisms (as RFC 1734 servers did; clients use CAPA's SASL line).
-  if (mechanism === undefined) return { reply: multiline('SASL mechanisms follow', SASL_MECHANISMS) };
+  // RFC 5034: a mechanism is required; clients learn them from CAPA's SASL line.
+  if (mechanism === undefined) return { reply: err('AUTH needs a mechanism (see CAPA: SASL PLAIN)'), bad: true };
   if (extra !== undefined) return { reply: err('too many arguments'), bad: true };
   if (mechanism.toUpperCase() !== 'PLAIN') return { reply: err('unsupported SASL mechanism') };
   if (initial === undefined) return { reply: proceed(), next: { kind: 'AUTHORIZATION', user: undefined, sasl: 'PLAIN' } };
