@@ -1,8 +1,7 @@
 // The client side of the live-server fuzz (test/integration/fuzz-live.test.ts): writes raw
 // bytes, predicts from them which command lines the server has received (every LF ends one),
 // and reads exactly one reply per line, checking each is well-formed, each within a deadline.
-import { connect as tcpConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { LineSocket } from './line-socket';
 
 /** How long one reply may take before the server counts as hung. Generous: CI is 2 cores. */
 export const REPLY_DEADLINE_MS = 15_000;
@@ -19,50 +18,28 @@ export class FuzzFailure extends Error {}
 export type Outcome = 'open' | 'closed';
 
 export class FuzzWire {
-  private buffer = Buffer.alloc(0);
-  private waiters: Array<() => void> = [];
-  private closed = false;
   /** Bytes of a line the server has not seen the end of yet. */
   private partial = Buffer.alloc(0);
   /** Replies read so far, for the failure report. */
   readonly transcript: string[] = [];
   secure = false;
-  private readonly onData = (chunk: Buffer): void => {
-    this.buffer = Buffer.concat([this.buffer, chunk]);
-    this.wake();
-  };
-  private readonly onClose = (): void => {
-    this.closed = true;
-    this.wake();
-  };
 
-  private constructor(private socket: Socket) {
-    this.attach(socket);
-  }
+  private constructor(private readonly wire: LineSocket) {}
 
   static async open(port: number): Promise<FuzzWire> {
-    const socket = tcpConnect({ port, host: '127.0.0.1' });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    const wire = new FuzzWire(socket);
+    const wire = new FuzzWire(await LineSocket.connect(port));
     const greeting = await wire.status();
     if (greeting === undefined || !greeting.startsWith('+OK')) throw new FuzzFailure(`bad greeting ${JSON.stringify(greeting)}`);
     return wire;
   }
 
-  private attach(socket: Socket): void {
-    socket.on('data', this.onData).on('close', this.onClose).on('error', () => undefined);
-  }
-
   destroy(): void {
-    this.socket.destroy();
+    this.wire.destroy();
   }
 
   /** Half-closes: the server must answer what it has, then close. */
   end(): void {
-    this.socket.end();
+    this.wire.end();
   }
 
   /**
@@ -71,7 +48,7 @@ export class FuzzWire {
    * many bad commands); throws FuzzFailure on anything malformed, unexpected or late.
    */
   async step(writes: readonly Buffer[], ca: string): Promise<Outcome> {
-    for (const w of writes) this.socket.write(w);
+    for (const w of writes) this.wire.send(w);
     const all = Buffer.concat([this.partial, ...writes]);
     const lines: Buffer[] = [];
     let start = 0;
@@ -82,7 +59,7 @@ export class FuzzWire {
     }
     this.partial = Buffer.from(all.subarray(start));
     for (const line of lines) {
-      const reply = await this.status();
+      const reply = await this.status(/^auth( |$)/i.test(line.toString('latin1')));
       if (reply === undefined) throw new FuzzFailure(`connection closed instead of a reply to ${describe(line)}`);
       const text = line.toString('utf8');
       const [keyword = '', ...rest] = text.split(' ');
@@ -95,9 +72,10 @@ export class FuzzWire {
       if (ok && (MULTI.has(name) || (MULTI_WITHOUT_ARGUMENT.has(name) && rest.every((a) => a === '')))) await this.body(name, reply);
       if (ok && name === 'STLS') {
         // RFC 2595 §4: whatever followed STLS in plaintext is discarded; the handshake follows.
-        if (this.buffer.length > 0) throw new FuzzFailure(`bytes after the STLS reply: ${JSON.stringify(this.buffer.toString('latin1').slice(0, 80))}`);
+        if (this.wire.pending.length > 0) throw new FuzzFailure(`bytes after the STLS reply: ${JSON.stringify(this.wire.pending.toString('latin1').slice(0, 80))}`);
         this.partial = Buffer.alloc(0);
-        await this.startTls(ca);
+        await this.hang(() => this.wire.startTls(ca, REPLY_DEADLINE_MS));
+        this.secure = true;
         return 'open';
       }
     }
@@ -106,18 +84,20 @@ export class FuzzWire {
 
   /** After the last step: nothing more may arrive once the server closes. */
   async expectClose(after: string): Promise<void> {
-    await this.waitFor(() => this.closed, `the server to close after ${JSON.stringify(after)}`);
-    if (this.buffer.length > 0) throw new FuzzFailure(`bytes after ${JSON.stringify(after)}: ${JSON.stringify(this.buffer.toString('latin1').slice(0, 80))}`);
+    await this.hang(() => this.wire.waitClosed(REPLY_DEADLINE_MS, `the server to close after ${JSON.stringify(after)}`));
+    const rest = this.wire.pending;
+    if (rest.length > 0) throw new FuzzFailure(`bytes after ${JSON.stringify(after)}: ${JSON.stringify(rest.toString('latin1').slice(0, 80))}`);
   }
 
   /** One status line, checked; undefined if the connection closed first. */
-  private async status(): Promise<string | undefined> {
+  /** `continuation`: AUTH may also be answered "+ " (RFC 5034 §4); its next line is the response. */
+  private async status(continuation = false): Promise<string | undefined> {
     const line = await this.line();
     if (line === undefined) return undefined;
     const text = line.toString('latin1');
     this.transcript.push(text);
     if (line.length + 2 > MAX_STATUS_OCTETS) throw new FuzzFailure(`status line of ${line.length + 2} octets`);
-    if (!STATUS.test(text)) throw new FuzzFailure(`malformed status line ${JSON.stringify(text)}`);
+    if (!STATUS.test(text) && !(continuation && /^\+ [A-Za-z0-9+/=]*$/.test(text))) throw new FuzzFailure(`malformed status line ${JSON.stringify(text)}`);
     return text;
   }
 
@@ -139,58 +119,17 @@ export class FuzzWire {
     if (announced !== null && Number(announced[1]) !== octets) throw new FuzzFailure(`RETR announced ${announced[1]} octets, sent ${octets}`);
   }
 
-  /** `ca`: the test CA's PEM text. */
-  private async startTls(ca: string): Promise<void> {
-    const raw = this.socket;
-    raw.off('data', this.onData).off('close', this.onClose);
-    const secure: TLSSocket = tlsConnect({ socket: raw, ca, servername: 'localhost' });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new FuzzFailure('TLS handshake after STLS timed out')), REPLY_DEADLINE_MS);
-      secure.once('secureConnect', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      secure.once('error', (e) => {
-        clearTimeout(timer);
-        reject(new FuzzFailure(`TLS handshake after STLS failed: ${e.message}`));
-      });
-    });
-    this.socket = secure;
-    this.secure = true;
-    this.attach(secure);
+  private line(): Promise<Buffer | undefined> {
+    return this.hang(() => this.wire.readLine(REPLY_DEADLINE_MS));
   }
 
-  private async line(): Promise<Buffer | undefined> {
-    let found: Buffer | undefined;
-    await this.waitFor(() => {
-      const crlf = this.buffer.indexOf('\r\n');
-      if (crlf !== -1) {
-        found = this.buffer.subarray(0, crlf);
-        this.buffer = this.buffer.subarray(crlf + 2);
-        return true;
-      }
-      return this.closed;
-    }, 'a reply line');
-    return found;
-  }
-
-  private async waitFor(done: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + REPLY_DEADLINE_MS;
-    while (!done()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new FuzzFailure(`hung: no ${what} within ${REPLY_DEADLINE_MS} ms (last replies: ${JSON.stringify(this.transcript.slice(-3))})`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+  /** A read or handshake that fails (hangs, breaks) is the server's failure, with the last replies. */
+  private async hang<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      throw new FuzzFailure(`${(error as Error).message} (last replies: ${JSON.stringify(this.transcript.slice(-3))})`);
     }
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
   }
 }
 

@@ -1,4 +1,5 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { LineSocket } from './line-socket';
 
 export interface Response {
   readonly ok: boolean;
@@ -18,29 +19,10 @@ const MULTI = new Set(['CAPA', 'LIST', 'UIDL', 'RETR', 'TOP']);
  * it succeeded).
  */
 export class Pop3Client {
-  private buffer = Buffer.alloc(0);
-  private waiters: Array<() => void> = [];
-  closed = false;
+  private constructor(private readonly wire: LineSocket) {}
 
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static async open(port: number, host = '127.0.0.1'): Promise<Pop3Client> {
-    const socket = connect({ port, host });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    return new Pop3Client(socket);
+  static async open(port: number): Promise<Pop3Client> {
+    return new Pop3Client(await LineSocket.connect(port));
   }
 
   /** Connects and reads the greeting. */
@@ -49,8 +31,16 @@ export class Pop3Client {
     return { client, greeting: await client.readStatus() };
   }
 
+  get socket(): Socket {
+    return this.wire.socket;
+  }
+
+  get closed(): boolean {
+    return this.wire.closed;
+  }
+
   send(data: string | Buffer): void {
-    this.socket.write(data);
+    this.wire.send(data);
   }
 
   async cmd(line: string, multiLine?: boolean): Promise<Response> {
@@ -77,46 +67,30 @@ export class Pop3Client {
   }
 
   async readLine(): Promise<string> {
-    for (;;) {
-      const crlf = this.buffer.indexOf('\r\n');
-      if (crlf !== -1) {
-        const line = this.buffer.subarray(0, crlf).toString('latin1');
-        this.buffer = this.buffer.subarray(crlf + 2);
-        return line;
-      }
-      if (this.closed) throw new Error(`connection closed (pending: ${JSON.stringify(this.buffer.toString('latin1'))})`);
-      await this.waitForData();
-    }
+    const line = await this.wire.readLine();
+    if (line === undefined) throw new Error(`connection closed (pending: ${JSON.stringify(this.wire.pending.toString('latin1'))})`);
+    return line.toString('latin1');
   }
 
   /** Reads a dot-stuffed body up to ".CRLF" and returns it un-stuffed. */
   async readUntilTerminator(): Promise<Buffer> {
     const parts: Buffer[] = [];
     for (;;) {
-      const crlf = this.buffer.indexOf('\r\n');
-      if (crlf === -1) {
-        if (this.closed) throw new Error('connection closed inside a multi-line reply');
-        await this.waitForData();
-        continue;
-      }
-      const line = this.buffer.subarray(0, crlf);
-      this.buffer = this.buffer.subarray(crlf + 2);
+      const line = await this.wire.readLine();
+      if (line === undefined) throw new Error('connection closed inside a multi-line reply');
       if (line.length === 1 && line[0] === 0x2e) return Buffer.concat(parts);
       parts.push(line[0] === 0x2e ? line.subarray(1) : line, Buffer.from('\r\n'));
     }
   }
 
   /** Resolves when the server has closed the connection. */
-  async waitClosed(): Promise<void> {
-    while (!this.closed) await this.waitForData();
+  waitClosed(): Promise<void> {
+    return this.wire.waitClosed();
   }
 
   /** Everything the server sent until it closed. */
   async readToClose(): Promise<string> {
-    await this.waitClosed();
-    const rest = this.buffer.toString('latin1');
-    this.buffer = Buffer.alloc(0);
-    return rest;
+    return (await this.wire.readToClose()).toString('latin1');
   }
 
   async login(user: string, password: string): Promise<Response> {
@@ -126,20 +100,10 @@ export class Pop3Client {
   }
 
   end(): void {
-    this.socket.end();
+    this.wire.end();
   }
 
   destroy(): void {
-    this.socket.destroy();
-  }
-
-  private waitForData(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    this.wire.destroy();
   }
 }

@@ -6,11 +6,10 @@
 // test/integration/soak.test.ts (seconds, in CI).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { makeCertificates, type CertificateSet } from './certificates';
+import { LineSocket } from './line-socket';
 import { MailRoot, putMessage, sampleMessage } from './maildir';
 import { TestDatabase } from './mariadb';
 import { spawnedConfig } from './spawned-server';
@@ -133,50 +132,20 @@ class SoakServer {
 // A small client over a plain or TLS socket
 
 class Wire {
-  private buffer: Buffer = Buffer.alloc(0);
-  private waiters: Array<() => void> = [];
-  private closed = false;
-  private readonly onData = (d: Buffer): void => {
-    this.buffer = this.buffer.length === 0 ? d : Buffer.concat([this.buffer, d]);
-    this.wake();
-  };
-  private readonly onClose = (): void => {
-    this.closed = true;
-    this.wake();
-  };
-
-  private constructor(private socket: Socket) {
-    this.attach(socket);
-  }
+  private constructor(private readonly wire: LineSocket) {}
 
   static async open(port: number, tls?: { ca: Buffer }): Promise<Wire> {
-    const socket: Socket = tls === undefined ? tcpConnect({ port, host: '127.0.0.1' }) : tlsConnect({ port, host: '127.0.0.1', ca: tls.ca, servername: 'localhost' });
-    await new Promise<void>((resolve, reject) => {
-      socket.once(tls === undefined ? 'connect' : 'secureConnect', () => resolve());
-      socket.once('error', reject);
-    });
-    const wire = new Wire(socket);
+    const wire = new Wire(await LineSocket.connect(port, tls));
     await wire.status('+OK');
     return wire;
   }
 
-  private attach(socket: Socket): void {
-    socket.on('data', this.onData).on('close', this.onClose).on('error', () => undefined);
-  }
-
-  async startTls(ca: Buffer): Promise<void> {
-    this.socket.off('data', this.onData).off('close', this.onClose);
-    const secure: TLSSocket = tlsConnect({ socket: this.socket, ca, servername: 'localhost' });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve());
-      secure.once('error', reject);
-    });
-    this.socket = secure;
-    this.attach(secure);
+  startTls(ca: Buffer): Promise<void> {
+    return this.wire.startTls(ca);
   }
 
   send(text: string): void {
-    this.socket.write(text);
+    this.wire.send(text);
   }
 
   /** A status line; throws unless it starts with `expect` (when given). */
@@ -221,33 +190,18 @@ class Wire {
     }
   }
 
-  async waitClosed(): Promise<void> {
-    while (!this.closed) await this.wait();
+  waitClosed(): Promise<void> {
+    return this.wire.waitClosed();
   }
 
   destroy(): void {
-    this.socket.destroy();
+    this.wire.destroy();
   }
 
   private async line(): Promise<string> {
-    for (;;) {
-      const crlf = this.buffer.indexOf('\r\n');
-      if (crlf !== -1) {
-        const line = this.buffer.subarray(0, crlf).toString('latin1');
-        this.buffer = this.buffer.subarray(crlf + 2);
-        return line;
-      }
-      if (this.closed) throw new Error('closed by the server');
-      await this.wait();
-    }
-  }
-
-  private wait(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
+    const line = await this.wire.readLine();
+    if (line === undefined) throw new Error('closed by the server');
+    return line.toString('latin1');
   }
 }
 
