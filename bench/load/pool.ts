@@ -3,18 +3,12 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, IdleSpec, RunResult, RunSpec, ToWorker } from './protocol';
 
-export interface LoadResult {
-  readonly sessions: number;
-  readonly errors: number;
-  readonly errorSamples: readonly string[];
-  readonly bytes: number;
-  readonly messages: number;
-  readonly latencies: Float64Array;
+/** What every load worker counted, merged, plus the pool's own wall and CPU time. */
+export interface LoadResult extends RunResult {
   /** Wall time from the start to the last session's end, ms. */
   readonly wallMs: number;
   /** CPU time of this whole process (main thread and workers), ms. */
   readonly cpuMs: number;
-  readonly tls: string | undefined;
 }
 
 export class LoadPool {

@@ -1,4 +1,5 @@
 // Figures of one measured row for one server, and the ratios between servers.
+import type { LoadResult } from '../load/pool';
 
 export type ServerName = 'r2d2' | 'dovecot';
 
@@ -44,14 +45,8 @@ export function percentile(sorted: Float64Array, p: number): number {
   return sorted[i] ?? NaN;
 }
 
-export interface RawRun {
-  readonly sessions: number;
-  readonly errors: number;
-  readonly errorSamples: readonly string[];
-  readonly bytes: number;
-  readonly messages: number;
-  readonly latencies: Float64Array;
-  readonly wallMs: number;
+/** One row's run as measured: the load pool's counts plus the CPU of everything around it. */
+export interface RawRun extends Omit<LoadResult, 'cpuMs' | 'tls'> {
   readonly loadCpuMs: number;
   readonly serverCpuMs: number;
   readonly dbCpuMs: number;
