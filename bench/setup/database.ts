@@ -1,6 +1,8 @@
 // The accounts both servers authenticate against: one private MariaDB database holding r2d2's
 // example `mailbox` table (SHA-256 hex passwords), dropped at the end.
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createConnection, type Connection } from 'mysql2/promise';
 
 export const DB = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
@@ -23,13 +25,9 @@ export class BenchDatabase {
     }
     const name = `r2d2_bench_${randomBytes(4).toString('hex')}`;
     await admin.query(`CREATE DATABASE \`${name}\``);
-    await admin.query(
-      `CREATE TABLE \`${name}\`.mailbox (
-         username VARCHAR(255) NOT NULL PRIMARY KEY,
-         password CHAR(64) NOT NULL,
-         maildir VARCHAR(1024) NOT NULL,
-         active TINYINT NOT NULL DEFAULT 1)`,
-    );
+    // The example personality's own table (personality/mailbox.sql), so tests run what operators get.
+    await admin.query(`USE \`${name}\``);
+    await admin.query(readFileSync(join(__dirname, '../../../personality/mailbox.sql'), 'utf8'));
     return new BenchDatabase(name, admin);
   }
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { createConnection, type Connection } from 'mysql2/promise';
 
@@ -22,13 +24,9 @@ export class TestDatabase {
     const admin = await createConnection({ ...MARIADB, multipleStatements: false });
     const name = `r2d2_test_${randomBytes(6).toString('hex')}`;
     await admin.query(`CREATE DATABASE \`${name}\``);
-    await admin.query(
-      `CREATE TABLE \`${name}\`.mailbox (
-         username VARCHAR(255) NOT NULL PRIMARY KEY,
-         password CHAR(64) NOT NULL,
-         maildir VARCHAR(1024) NOT NULL,
-         active TINYINT NOT NULL DEFAULT 1)`,
-    );
+    // The example personality's own table (personality/mailbox.sql), so tests run what operators get.
+    await admin.query(`USE \`${name}\``);
+    await admin.query(readFileSync(join(__dirname, '../../../personality/mailbox.sql'), 'utf8'));
     return new TestDatabase(name, admin);
   }
 

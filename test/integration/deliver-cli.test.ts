@@ -46,7 +46,6 @@ deliver {
 
 /** A personality for the fixture's database and mail root, with a deliver section. */
 async function personality(t: Test, f: Fixture, extra = DELIVER_SECTION, dbPort?: number): Promise<string> {
-  await f.db.query(`ALTER TABLE \`${f.db.name}\`.mailbox ADD COLUMN IF NOT EXISTS quota VARCHAR(32) NULL`);
   await f.db.query(`CREATE TABLE IF NOT EXISTS \`${f.db.name}\`.domain (name VARCHAR(255) PRIMARY KEY)`);
   await f.db.query(`INSERT IGNORE INTO \`${f.db.name}\`.domain VALUES ('example.com')`);
   const dir = fs.mkdtempSync(path.join(f.mail.path, '.personality-'));

@@ -76,7 +76,6 @@ t.test('Postfix pipe -> r2d2 deliver -> POP3', { skip: skipReason() }, async (t)
   fs.chownSync(path.join(base, 'data'), spawnSync('id', ['-u', 'postfix'], { encoding: 'utf8' }).stdout.trim() === '' ? 0 : Number(spawnSync('id', ['-u', 'postfix'], { encoding: 'utf8' }).stdout.trim()), 0);
   fs.chownSync(mail, NOBODY, NOBODY);
 
-  await f.db.query(`ALTER TABLE \`${f.db.name}\`.mailbox ADD COLUMN quota VARCHAR(32) NULL`);
   const alice = path.join(mail, 'example.com', 'alice');
   const carol = path.join(mail, 'example.com', 'carol');
   await f.db.addUser('alice@example.com', 'pw', alice);
