@@ -52,14 +52,10 @@ export class Pop3Session {
     }
     this.sequence.record(spec.letter(command));
     const state = this.state;
-    const handler =
-      state.kind === 'AUTHORIZATION' && spec.authorization
-        ? () => spec.authorization?.(command, state, this.ctx)
-        : state.kind === 'TRANSACTION' && spec.transaction
-          ? () => spec.transaction?.(command, state, this.ctx)
-          : undefined;
-    if (handler === undefined) return this.bad(err(`${command.name} is not valid in this state`));
-    return this.run(command.name, handler);
+    const { authorization, transaction } = spec;
+    if (state.kind === 'AUTHORIZATION' && authorization) return this.run(command.name, () => authorization(command, state, this.ctx));
+    if (state.kind === 'TRANSACTION' && transaction) return this.run(command.name, () => transaction(command, state, this.ctx));
+    return this.bad(err(`${command.name} is not valid in this state`));
   }
 
   /** The client's answer to AUTH's "+ " (RFC 5034 §4): not a command, never logged. */
@@ -73,8 +69,8 @@ export class Pop3Session {
   }
 
   /** Runs a handler and applies its outcome; `onError` is the state after an internal error. */
-  private async run(name: string, handler: () => Outcome | Promise<Outcome> | undefined, onError?: SessionState): Promise<Step> {
-    let outcome: Outcome | undefined;
+  private async run(name: string, handler: () => Outcome | Promise<Outcome>, onError?: SessionState): Promise<Step> {
+    let outcome: Outcome;
     try {
       outcome = await handler();
     } catch (error) {
@@ -83,7 +79,6 @@ export class Pop3Session {
       if (onError !== undefined) this.state = onError;
       return { reply: err('[SYS/TEMP] internal error, try again later') };
     }
-    if (outcome === undefined) return this.bad(err(`${name} is not valid in this state`));
     if (outcome.next !== undefined) this.state = outcome.next;
     if (outcome.bad === true) return this.bad(outcome.reply);
     this.badCommands = 0;

@@ -64,14 +64,12 @@ t.test('max_connections_per_address refuses the extra connection', async (t) => 
 t.test('slowloris: a byte at a time, or commands without a login, are timed out', async (t) => {
   const f = await fixture(t, { idleTimeout: 1, limits: 'auth_failure_delay_ms = 0  login_timeout = 2' });
   const trickle = await f.client();
-  const started = Date.now();
   for (const byte of 'CAPA') {
     if (trickle.closed) break;
     trickle.send(byte);
     await new Promise((r) => setTimeout(r, 300));
   }
   t.equal(await trickle.readToClose(), '-ERR autologout: idle for too long\r\n', 'bytes that make no command are not activity');
-  t.ok(Date.now() - started < 5000);
   const chatty = await f.client();
   const timer = setInterval(() => chatty.send('NOOP\r\n'), 200);
   t.teardown(() => clearInterval(timer));
