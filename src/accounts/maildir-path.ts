@@ -1,5 +1,6 @@
 import { realpath } from 'node:fs';
-import { isAbsolute, resolve, sep } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
+import { isInside } from '../maildrop/paths';
 import type { LoginResult } from './accounts';
 
 /**
@@ -16,7 +17,7 @@ export function maildirFromRows(rows: readonly unknown[], maildirRoot: string | 
   const maildir = resolve(value);
   if (maildirRoot !== undefined) {
     const root = resolve(maildirRoot);
-    if (maildir !== root && !maildir.startsWith(root.endsWith(sep) ? root : root + sep)) {
+    if (!isInside(maildir, root)) {
       return { kind: 'refused', reason: 'maildir path is outside maildir_root' };
     }
   }
@@ -43,7 +44,7 @@ export async function isInsideRootOnDisk(maildir: string, maildirRoot: string): 
     return true;
   }
   const root = await realRoot(maildirRoot);
-  return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
+  return isInside(real, root);
 }
 
 /** realpath(3) in one call (fs.promises.realpath walks every component with lstat). */

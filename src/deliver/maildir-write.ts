@@ -5,8 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, realpath, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { isAbsolute, join, resolve, sep } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { errnoCode } from '../maildrop/util';
+import { isInside } from '../maildrop/paths';
 import { Rfc822SizeCounter } from '../maildrop/rfc822-size';
 import { DeliveryError, EX_DATAERR, EX_TEMPFAIL } from './sysexits';
 import { hostPart, uniqueName } from './unique-name';
@@ -42,11 +43,6 @@ function describe(code: string): string {
   };
   const t = text[code];
   return t === undefined ? '' : ` (${t})`;
-}
-
-/** Is `path` inside `root` (or root itself)? Both absolute and normalised. */
-export function isInside(path: string, root: string): boolean {
-  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
 /**
