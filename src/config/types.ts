@@ -132,7 +132,7 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** Lock files, directory listings and small messages use blocking calls (local disks). */
   readonly blockingFileIo: boolean;
-  /** Messages up to this size are read with blocking calls (see server/message-file.ts); 0 = never. */
+  /** Messages up to this size are read with blocking calls (see maildrop/message-file.ts); 0 = never. */
   readonly syncReadMax: number;
   /** RFC 1939 §3: an autologout timer of at least 10 minutes. c11n: `idle_timeout` in seconds. */
   readonly idleTimeoutMs: number;

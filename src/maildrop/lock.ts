@@ -6,8 +6,8 @@
 // the pid namespace tells another container on this kernel, whose pids mean nothing here.
 // Stale locks are removed by one breaker at a time, under `.r2d2.lock.break` (see breakStale).
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { link, open, readFile, readlink, rename, unlink } from 'node:fs/promises';
+import { closeSync, constants, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { link, lstat, open, readFile, readlink, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
@@ -16,6 +16,8 @@ import { errnoCode } from './util';
 export interface MaildropLock {
   readonly path: string;
   release(): Promise<void>;
+  /** Resolves once the lock file is gone (or left to the stale rules): a failed release is retried until then. */
+  readonly settled: Promise<void>;
 }
 
 /** For worker threads in this process: is thread `threadId` of our process (`pid`) still running? */
@@ -31,6 +33,8 @@ const FOREIGN_STALE_MS = 3_600_000;
 /** A breaker holds its guard for a read and an unlink; one older than this was left by a kill. */
 const BREAK_GUARD_STALE_MS = 10_000;
 const CREATE_ATTEMPTS = 3;
+/** A lock that is a symlink is never read through (O_EXCL already never creates through one). */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 
 /** Nonces of the locks this thread holds (module state is per thread). */
 const held = new Set<string>();
@@ -69,8 +73,11 @@ export async function lockMaildrop(maildir: string, liveness?: LockLiveness, blo
 
 function holding(path: string, nonce: string, blocking: boolean): MaildropLock {
   let released = false;
+  let settle: () => void = () => undefined;
+  const settled = new Promise<void>((resolve) => (settle = resolve));
   return {
     path,
+    settled,
     async release(): Promise<void> {
       if (released) return;
       released = true;
@@ -78,10 +85,11 @@ function holding(path: string, nonce: string, blocking: boolean): MaildropLock {
         if (blocking) removeIfOursSync(path, nonce);
         else await removeIfOurs(path, nonce);
         held.delete(nonce);
+        settle();
       } catch (e) {
         // A read-only or failing maildir: the lock stays ours (held) and is removed as soon as
         // the file system lets us, so no thread is left facing a lock nobody will lift.
-        retryRelease(path, nonce, 0);
+        retryRelease(path, nonce, 0, settle);
         throw e;
       }
     },
@@ -94,7 +102,7 @@ const RELEASE_RETRIES = 1800;
 
 async function removeIfOurs(path: string, nonce: string): Promise<void> {
   try {
-    if (parse(await readFile(path, 'utf8'))?.nonce === nonce) await unlink(path);
+    if (parse(await readFile(path, { encoding: 'utf8', flag: READ_FLAGS }))?.nonce === nonce) await unlink(path);
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') throw e;
   }
@@ -102,9 +110,18 @@ async function removeIfOurs(path: string, nonce: string): Promise<void> {
 
 function removeIfOursSync(path: string, nonce: string): void {
   try {
-    if (parse(readFileSync(path, 'utf8'))?.nonce === nonce) unlinkSync(path);
+    if (parse(readNoFollowSync(path))?.nonce === nonce) unlinkSync(path);
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') throw e;
+  }
+}
+
+function readNoFollowSync(path: string): string {
+  const fd = openSync(path, READ_FLAGS);
+  try {
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -136,12 +153,13 @@ function createSync(path: string, line: string): boolean {
   }
 }
 
-function retryRelease(path: string, nonce: string, attempt: number): void {
+function retryRelease(path: string, nonce: string, attempt: number, settle: () => void): void {
+  const done = (): void => {
+    held.delete(nonce);
+    settle();
+  };
   setTimeout(() => {
-    removeIfOurs(path, nonce).then(
-      () => held.delete(nonce),
-      () => (attempt + 1 < RELEASE_RETRIES ? retryRelease(path, nonce, attempt + 1) : held.delete(nonce)),
-    );
+    removeIfOurs(path, nonce).then(done, () => (attempt + 1 < RELEASE_RETRIES ? retryRelease(path, nonce, attempt + 1, settle) : done()));
   }, RELEASE_RETRY_MS).unref();
 }
 
@@ -168,10 +186,13 @@ async function create(path: string, line: string): Promise<boolean> {
 async function read(path: string): Promise<Seen | undefined> {
   let file;
   try {
-    file = await open(path, 'r');
+    file = await open(path, READ_FLAGS);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return undefined;
-    throw e;
+    if (errnoCode(e) !== 'ELOOP') throw e;
+    // A symlink where the lock belongs is no lock of ours: unparseable, so stale after a minute.
+    const link = await lstat(path).catch(() => undefined);
+    return link === undefined ? undefined : { content: '', ino: link.ino, mtimeMs: link.mtimeMs };
   }
   try {
     const { ino, mtimeMs } = await file.stat();

@@ -4,7 +4,8 @@
 //   - LF not preceded by CR     -> CRLF (2 octets)
 //   - CR not followed by LF     -> as is (1 octet)
 //   - non-empty content that does not end in LF gets a final CRLF (2 octets)
-import { open } from 'node:fs/promises';
+import { close, read } from 'node:fs';
+import { openRegular } from './safe-open';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -33,18 +34,22 @@ export class Rfc822SizeCounter {
   }
 }
 
-/** Reads the whole file once (64 KiB reads, one buffer). Errors (ENOENT, EISDIR ...) are the caller's. */
+/**
+ * Reads the whole file once (64 KiB reads, one buffer), opened safely: a symlink (ELOOP), FIFO,
+ * device or directory (ENOTREG/EISDIR) is refused before a byte is read, so sizing never blocks
+ * a thread-pool thread. Errors (ENOENT ...) are the caller's.
+ */
 export async function rfc822SizeOfFile(path: string): Promise<number> {
-  const file = await open(path, 'r');
+  const { fd } = await openRegular(path);
   try {
     const counter = new Rfc822SizeCounter();
     const buffer = Buffer.allocUnsafe(READ_CHUNK);
     for (;;) {
-      const { bytesRead } = await file.read(buffer, 0, READ_CHUNK, null);
+      const bytesRead = await new Promise<number>((resolve, reject) => read(fd, buffer, 0, READ_CHUNK, null, (e, n) => (e ? reject(e) : resolve(n))));
       if (bytesRead === 0) return counter.size;
       counter.push(buffer.subarray(0, bytesRead));
     }
   } finally {
-    await file.close();
+    close(fd, () => undefined);
   }
 }

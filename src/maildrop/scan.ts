@@ -2,12 +2,13 @@
 import { readdirSync, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { foldersAt, type FolderName, type MaildirFolders } from './folders';
 import { parseMaildirName } from './name';
 import { rfc822SizeOfFile } from './rfc822-size';
 import { errnoCode, forEachLimit } from './util';
 
 export interface MessageEntry {
-  readonly dir: 'new' | 'cur';
+  readonly dir: FolderName;
   readonly file: string;
   readonly size: number;
   readonly uidl: string;
@@ -24,7 +25,7 @@ export interface Snapshot {
 const SLOW_PATH_CONCURRENCY = 8;
 
 interface Found {
-  dir: 'new' | 'cur';
+  dir: FolderName;
   file: string;
   size: number | undefined;
   uidl: string;
@@ -38,8 +39,9 @@ interface Found {
  * without one sort last), then by file name, so message numbers are stable between scans.
  * No stat: sizes come from the Z field of the name, and only names without one are read.
  *
- * - dot files are skipped, tmp/ is never read; a slow-path file that vanished (or is a directory)
- *   is left out, other read errors are thrown;
+ * - dot files are skipped, tmp/ is never read; a slow-path file that vanished, or is not a regular
+ *   file (a directory, FIFO, device or symlink: never opened for reading), is left out; other read
+ *   errors are thrown;
  * - one file per unique-id: a message present in both new/ and cur/ is listed once, from cur/;
  * - a missing new/ or cur/ is empty when the maildir exists; a missing maildir throws ENOENT,
  *   a maildir, new/ or cur/ that is not a directory throws ENOTDIR (the error's `code`).
@@ -48,10 +50,15 @@ interface Found {
  * Z-sized names in each of new/ and cur/): 45-90 ms per scan of 50,000 names -- readdir ~20-35,
  * name parsing ~10-20, the unique-id Map ~10, the sort ~11 (test/unit/maildrop-scan prints it).
  */
-export async function scanMaildrop(maildir: string, blocking = false): Promise<Snapshot> {
+export function scanMaildrop(maildir: string, blocking = false): Promise<Snapshot> {
+  return scanFolders(foldersAt(maildir), blocking);
+}
+
+/** The scan over folders opened (or named) already: see folders.ts. */
+export async function scanFolders(folders: MaildirFolders, blocking = false): Promise<Snapshot> {
   const [inNew, inCur] = blocking
-    ? [listSync(maildir, 'new'), listSync(maildir, 'cur')]
-    : await Promise.all([list(maildir, 'new'), list(maildir, 'cur')]);
+    ? [listSync(folders, 'new'), listSync(folders, 'cur')]
+    : await Promise.all([list(folders, 'new'), list(folders, 'cur')]);
   const byUidl = new Map<string, Found>();
   collect(byUidl, 'new', inNew);
   collect(byUidl, 'cur', inCur);
@@ -60,10 +67,9 @@ export async function scanMaildrop(maildir: string, blocking = false): Promise<S
   const slow = found.filter((f) => f.size === undefined);
   await forEachLimit(slow, SLOW_PATH_CONCURRENCY, async (f) => {
     try {
-      f.size = await rfc822SizeOfFile(join(maildir, f.dir, f.file));
+      f.size = await rfc822SizeOfFile(messagePath(folders, f));
     } catch (e) {
-      const code = errnoCode(e);
-      if (code !== 'ENOENT' && code !== 'EISDIR' && code !== 'ENOTDIR') throw e;
+      if (!LEFT_OUT.has(errnoCode(e) ?? '')) throw e;
     }
   });
 
@@ -78,32 +84,43 @@ export async function scanMaildrop(maildir: string, blocking = false): Promise<S
   return { messages, totalOctets, slowPath: slow.length };
 }
 
-export function messagePath(maildir: string, m: MessageEntry): string {
-  return join(maildir, m.dir, m.file);
+/** Slow-path errors that leave a file out of the listing: gone, or not a regular file. */
+const LEFT_OUT = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'ENOTREG', 'ELOOP']);
+
+/** Where a listed message is: under the folder path (a plain path, or /proc/self/fd/N of an opened folder). */
+export function messagePath(maildir: MaildirFolders | string, m: { readonly dir: FolderName; readonly file: string }): string {
+  const folders = typeof maildir === 'string' ? foldersAt(maildir) : maildir;
+  const dir = folders[m.dir];
+  // A folder missing at login lists nothing, so no message of it is ever asked for; this path fails ENOENT.
+  return dir === undefined ? join(folders.root, m.dir, m.file) : join(dir, m.file);
 }
 
 /** list() with blocking calls (see the `blocking` option): one readdir without a thread-pool trip. */
-function listSync(maildir: string, dir: 'new' | 'cur'): string[] {
+function listSync(folders: MaildirFolders, dir: FolderName): string[] {
+  const path = folders[dir];
+  if (path === undefined) return [];
   try {
-    return readdirSync(join(maildir, dir));
+    return readdirSync(path);
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') throw e;
-    statSync(maildir); // throws ENOENT when the maildir itself is missing
+    statSync(folders.root); // throws ENOENT when the maildir itself is missing
     return [];
   }
 }
 
-async function list(maildir: string, dir: 'new' | 'cur'): Promise<string[]> {
+async function list(folders: MaildirFolders, dir: FolderName): Promise<string[]> {
+  const path = folders[dir];
+  if (path === undefined) return [];
   try {
-    return await readdir(join(maildir, dir));
+    return await readdir(path);
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') throw e;
-    await stat(maildir); // throws ENOENT when the maildir itself is missing
+    await stat(folders.root); // throws ENOENT when the maildir itself is missing
     return [];
   }
 }
 
-function collect(byUidl: Map<string, Found>, dir: 'new' | 'cur', names: readonly string[]): void {
+function collect(byUidl: Map<string, Found>, dir: FolderName, names: readonly string[]): void {
   for (const file of names) {
     // U+FFFD: the name was not UTF-8, so it cannot be opened again through a string path.
     if (file.startsWith('.') || file.includes('\uFFFD')) continue;

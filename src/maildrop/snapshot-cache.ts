@@ -1,7 +1,5 @@
-import { statSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { scanMaildrop, type Snapshot } from './scan';
+import type { OpenedFolders } from './folders';
+import { scanFolders, type Snapshot } from './scan';
 
 /**
  * Reuses the snapshot of a large maildrop while neither new/ nor cur/ has changed: a login on
@@ -26,34 +24,24 @@ interface Cached {
 const cache = new Map<string, Cached>();
 let cachedEntries = 0;
 
-/** Folder identity and last change (device, inode, mtime in ns) of new/ and cur/. */
-async function stampOf(maildir: string, blocking: boolean): Promise<{ stamp: string; changedMs: number } | undefined> {
-  try {
-    const [n, c] = blocking
-      ? [statSync(join(maildir, 'new'), { bigint: true }), statSync(join(maildir, 'cur'), { bigint: true })]
-      : await Promise.all([stat(join(maildir, 'new'), { bigint: true }), stat(join(maildir, 'cur'), { bigint: true })]);
-    return {
-      stamp: `${n.dev}:${n.ino}:${n.mtimeNs}/${c.dev}:${c.ino}:${c.mtimeNs}`,
-      changedMs: Math.max(Number(n.mtimeMs), Number(c.mtimeMs)),
-    };
-  } catch {
-    return undefined; // let the scan report what is wrong
-  }
-}
-
-export async function scanMaildropCached(maildir: string, blocking = false, now: () => number = Date.now): Promise<Snapshot> {
+/**
+ * The snapshot of the maildrop `key` (its path as the accounts store gave it), from the folders a
+ * session opened: reused while the stamps of those very folders (fstat, so a folder swapped since
+ * is a different inode) are unchanged.
+ */
+export async function scanMaildropCached(key: string, folders: OpenedFolders, now: () => number = Date.now): Promise<Snapshot> {
   const started = now();
-  const before = await stampOf(maildir, blocking);
-  const hit = before === undefined ? undefined : cache.get(maildir);
+  const before = await folders.stamp().catch(() => undefined); // let the scan report what is wrong
+  const hit = before === undefined ? undefined : cache.get(key);
   if (hit !== undefined && before !== undefined && hit.stamp === before.stamp) {
-    cache.delete(maildir); // most recently used last
-    cache.set(maildir, hit);
+    cache.delete(key); // most recently used last
+    cache.set(key, hit);
     return hit.snapshot;
   }
-  forget(maildir);
-  const snapshot = await scanMaildrop(maildir, blocking);
+  forget(key);
+  const snapshot = await scanFolders(folders, folders.blocking);
   if (before !== undefined && snapshot.messages.length >= CACHE_MIN_MESSAGES && started - before.changedMs >= TRUST_AFTER_MS) {
-    cache.set(maildir, { snapshot, stamp: before.stamp });
+    cache.set(key, { snapshot, stamp: before.stamp });
     cachedEntries += snapshot.messages.length;
     evict();
   }

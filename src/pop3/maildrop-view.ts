@@ -1,8 +1,10 @@
-import type { MaildropLock } from '../maildrop/lock';
-import type { MessageEntry, Snapshot } from '../maildrop/scan';
+import type { MessageFile } from '../maildrop/message-file';
+import type { OpenedMaildrop } from '../maildrop/opened-maildrop';
+import type { MessageEntry } from '../maildrop/scan';
+import type { UpdateResult } from '../maildrop/update';
 
 export type MessageLookup =
-  | { readonly kind: 'found'; readonly entry: MessageEntry }
+  | { readonly kind: 'found'; readonly number: number; readonly entry: MessageEntry }
   | { readonly kind: 'invalid' }
   | { readonly kind: 'missing' }
   | { readonly kind: 'deleted' };
@@ -12,52 +14,48 @@ const MESSAGE_NUMBER = /^[1-9][0-9]{0,9}$/;
 /**
  * A locked maildrop as one session sees it: the snapshot taken at login, numbered from 1,
  * with deletion marks. Numbers never shift after DELE (RFC 1939 §5); files are only removed
- * in UPDATE.
+ * in UPDATE. The maildrop itself (lock, folders, files) belongs to maildrop/.
  */
 export class MaildropView {
   private readonly deleted: Uint8Array;
   private deletedCount = 0;
   private deletedOctets = 0;
 
-  constructor(
-    readonly maildir: string,
-    readonly lock: MaildropLock,
-    private readonly snapshot: Snapshot,
-  ) {
-    this.deleted = new Uint8Array(snapshot.messages.length);
+  constructor(private readonly drop: OpenedMaildrop) {
+    this.deleted = new Uint8Array(drop.snapshot.messages.length);
   }
 
   get count(): number {
-    return this.snapshot.messages.length;
+    return this.drop.snapshot.messages.length;
   }
 
   /** Messages and octets not marked deleted (STAT, RFC 1939 §5). */
   get live(): { readonly messages: number; readonly octets: number } {
     return {
-      messages: this.snapshot.messages.length - this.deletedCount,
-      octets: this.snapshot.totalOctets - this.deletedOctets,
+      messages: this.drop.snapshot.messages.length - this.deletedCount,
+      octets: this.drop.snapshot.totalOctets - this.deletedOctets,
     };
   }
 
   lookup(argument: string | undefined): MessageLookup {
     if (argument === undefined || !MESSAGE_NUMBER.test(argument)) return { kind: 'invalid' };
     const index = Number(argument) - 1;
-    const entry = this.snapshot.messages[index];
+    const entry = this.drop.snapshot.messages[index];
     if (entry === undefined) return { kind: 'missing' };
     if (this.deleted[index] === 1) return { kind: 'deleted' };
-    return { kind: 'found', entry };
+    return { kind: 'found', number: index + 1, entry };
   }
 
   /** Calls back for every message not marked deleted, with its number. */
   forEachLive(visit: (number: number, entry: MessageEntry) => void): void {
-    this.snapshot.messages.forEach((entry, index) => {
+    this.drop.snapshot.messages.forEach((entry, index) => {
       if (this.deleted[index] === 0) visit(index + 1, entry);
     });
   }
 
   markDeleted(number: number): void {
     const index = number - 1;
-    const entry = this.snapshot.messages[index];
+    const entry = this.drop.snapshot.messages[index];
     if (entry === undefined || this.deleted[index] === 1) return;
     this.deleted[index] = 1;
     this.deletedCount++;
@@ -70,7 +68,20 @@ export class MaildropView {
     this.deletedOctets = 0;
   }
 
-  doomed(): MessageEntry[] {
-    return this.snapshot.messages.filter((_, index) => this.deleted[index] === 1);
+  message(entry: MessageEntry): MessageFile {
+    return this.drop.message(entry);
+  }
+
+  /** UPDATE: removes the messages marked deleted. */
+  update(): Promise<UpdateResult> {
+    return this.drop.applyDeletions(this.drop.snapshot.messages.filter((_, index) => this.deleted[index] === 1));
+  }
+
+  get doomedCount(): number {
+    return this.deletedCount;
+  }
+
+  release(): Promise<void> {
+    return this.drop.release();
   }
 }

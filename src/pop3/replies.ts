@@ -1,17 +1,17 @@
 // Replies are built only here: status indicators, CRLF and dot-stuffing of multi-line
 // replies live in pop3/ and nowhere else.
+import type { MessageFile } from '../maildrop/message-file';
 
 export type Reply =
   | { readonly kind: 'line'; readonly ok: boolean; readonly text: string }
   /** RFC 5034's continuation request: "+ " and a base64 challenge (empty for PLAIN). */
   | { readonly kind: 'continue'; readonly challenge: string }
   | { readonly kind: 'multi'; readonly head: string; readonly lines: readonly string[] }
+  /** RETR/TOP: the body comes from maildrop/, encoded as it is sent (message-reply.ts). */
   | {
       readonly kind: 'message';
       readonly head: string;
-      readonly path: string;
-      /** The message's size as served (from its name): the file holds at most this many octets. */
-      readonly octets: number;
+      readonly source: MessageFile;
       /** TOP's line count; undefined for RETR. */
       readonly bodyLines: number | undefined;
     };
@@ -20,13 +20,7 @@ export const ok = (text: string): Reply => ({ kind: 'line', ok: true, text });
 export const proceed = (challenge = ''): Reply => ({ kind: 'continue', challenge });
 export const err = (text: string): Reply => ({ kind: 'line', ok: false, text });
 export const multiline = (head: string, lines: readonly string[]): Reply => ({ kind: 'multi', head, lines });
-export const message = (head: string, path: string, octets: number, bodyLines?: number): Reply => ({
-  kind: 'message',
-  head,
-  path,
-  octets,
-  bodyLines,
-});
+export const message = (head: string, source: MessageFile, bodyLines?: number): Reply => ({ kind: 'message', head, source, bodyLines });
 
 export function statusLine(isOk: boolean, text: string): string {
   const indicator = isOk ? '+OK' : '-ERR';

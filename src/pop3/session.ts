@@ -1,10 +1,11 @@
 import { SequenceRecorder } from '../log/sequence';
+import { runTransaction } from './arguments';
 import { parseCommand } from './command';
 import { COMMANDS, INVALID_LETTER } from './command-table';
 import type { Outcome, SessionContext } from './commands/context';
 import { saslResponse } from './commands/sasl';
 import type { LineEvent } from './line-reader';
-import { err, ok, type Reply } from './replies';
+import { err, statusLine, type Reply } from './replies';
 import type { CloseReason, SessionState } from './state';
 
 export interface Step {
@@ -28,8 +29,9 @@ export class Pop3Session {
     private readonly maxBadCommands: number,
   ) {}
 
-  greeting(): Reply {
-    return ok(`${this.ctx.implementation} ready`);
+  /** The greeting line, CRLF included (RFC 1939 §4). */
+  greeting(): string {
+    return statusLine(true, `${this.ctx.implementation} ready`);
   }
 
   async handle(event: LineEvent): Promise<Step> {
@@ -54,7 +56,7 @@ export class Pop3Session {
     const state = this.state;
     const { authorization, transaction } = spec;
     if (state.kind === 'AUTHORIZATION' && authorization) return this.run(command.name, () => authorization(command, state, this.ctx));
-    if (state.kind === 'TRANSACTION' && transaction) return this.run(command.name, () => transaction(command, state, this.ctx));
+    if (state.kind === 'TRANSACTION' && transaction) return this.run(command.name, () => runTransaction(transaction, command, state, this.ctx));
     return this.bad(err(`${command.name} is not valid in this state`));
   }
 
@@ -95,7 +97,7 @@ export class Pop3Session {
   async abandon(): Promise<void> {
     const state = this.state;
     this.state = { kind: 'UPDATE' };
-    if (state.kind === 'TRANSACTION') await state.drop.lock.release();
+    if (state.kind === 'TRANSACTION') await state.drop.release();
   }
 
   /** Bad commands in a row (Dovecot's bad_counter): a good command resets it. */

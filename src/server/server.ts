@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Accounts } from '../accounts/accounts';
 import type { Config, ListenerConfig } from '../config/types';
 import type { LockLiveness } from '../maildrop/lock';
+import { SYSTEM_CLOCK } from '../pop3/clock';
 import { Pop3Session } from '../pop3/session';
 import { statusLine } from '../pop3/replies';
 import { TransportSecurity } from '../pop3/security';
@@ -150,13 +151,24 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const tlsNote = secure ? describeTls(socket as TLSSocket) : listener.tls === 'stls' ? 'stls offered' : 'none';
     sessionLog.info({ peer, listener: listener.name, tls: tlsNote, worker: deps.worker }, 'connected');
     const pop3 = new Pop3Session(
-      { accounts, peer, maildirRoot: config.maildirRoot, implementation, log: sessionLog, lockLiveness: deps.lockLiveness, security, penalty, blockingFileIo: config.blockingFileIo },
+      {
+        accounts,
+        peer,
+        maildirRoot: config.maildirRoot,
+        implementation,
+        log: sessionLog,
+        lockLiveness: deps.lockLiveness,
+        security,
+        penalty,
+        io: { blocking: config.blockingFileIo, syncReadMax: config.syncReadMax },
+        clock: SYSTEM_CLOCK,
+      },
       config.limits.maxBadCommands,
     );
     const connection = new Connection(socket, pop3, sessionLog, {
       idleTimeoutMs: config.idleTimeoutMs,
       loginTimeoutMs: config.limits.loginTimeoutMs,
-      syncReadMax: config.syncReadMax,
+      clock: SYSTEM_CLOCK,
       security,
       tls,
       ...(secure ? { tlsDescription: tlsNote } : {}),

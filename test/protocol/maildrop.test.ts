@@ -98,7 +98,7 @@ t.test('tmp/ and dot files are not messages', async (t) => {
   t.match((await c.cmd('STAT')).text, /^1 /);
 });
 
-t.test('a file larger than its name says is still served whole (streamed)', async (t) => {
+t.test('a file larger than its name says is served only up to the size announced, and logged', async (t) => {
   const f = await fixture(t);
   const md = f.mail.maildir('alice');
   const body = 'Subject: liar\n\n' + 'x'.repeat(500) + '\n';
@@ -106,7 +106,10 @@ t.test('a file larger than its name says is still served whole (streamed)', asyn
   await f.db.addUser('alice', 'pw', md);
   const c = await f.loggedIn('alice', 'pw');
   t.same(await c.cmd('LIST 1'), { ok: true, text: '1 16' }, 'LIST trusts the name');
-  t.equal((await c.cmd('RETR 1')).body?.toString(), asServed(body).toString(), 'RETR sends the whole file');
+  // A size in a name is a claim: never more file octets than LIST announced (issue 12, Low).
+  t.equal((await c.cmd('RETR 1')).body?.toString(), asServed(body.slice(0, 16)).toString(), 'RETR sends the 16 octets announced');
+  await f.server.waitForLine(/message larger than its name says: sent up to the announced size file="new\/1764200000.M000001P1Q1Z10.host" announced="16" onDisk="516"/);
+  t.ok((await c.cmd('NOOP')).ok, 'the session goes on');
 });
 
 t.test('with sync_read_max = 0 every message is streamed, byte-exact', async (t) => {

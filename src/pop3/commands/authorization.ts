@@ -1,6 +1,4 @@
-import { lockMaildrop } from '../../maildrop/lock';
-import { scanMaildropCached } from '../../maildrop/snapshot-cache';
-import { isInsideRootOnDisk } from '../../accounts/maildir-path';
+import { openMaildrop, type MaildropOpening } from '../../maildrop/open-maildrop';
 import { MaildropView } from '../maildrop-view';
 import { err, ok } from '../replies';
 import type { AuthorizationState } from '../state';
@@ -10,6 +8,7 @@ import type { Outcome, SessionContext } from './context';
 /** RFC 3206: the same text whether the user exists or the password is wrong. */
 export const AUTH_FAILED = '[AUTH] Authentication failed';
 const CANNOT_OPEN = '[SYS/TEMP] maildrop cannot be opened now';
+const NOT_AVAILABLE = '[SYS/PERM] maildrop not available';
 
 /** RFC 2595 §2: no password in the clear where policy says TLS first. */
 export const TLS_REQUIRED: Outcome = { reply: err('[AUTH] TLS required: use STLS or the POP3S port') };
@@ -41,46 +40,40 @@ export async function login(name: string, password: string, ctx: SessionContext)
     // The brute-force brake: this session waits; unknown users and wrong passwords alike.
     if (wait > 0) {
       ctx.log.debug({ delayMs: wait }, 'login failure delay');
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      await ctx.clock.sleep(wait);
     }
     return { reply: err(AUTH_FAILED), next: back };
   }
   ctx.penalty.succeeded(ctx.peer, name);
   if (result.kind === 'refused') {
     ctx.log.warn({ user: name }, `login refused: ${result.reason}`);
-    return { reply: err('[SYS/PERM] maildrop not available'), next: back };
+    return { reply: err(NOT_AVAILABLE), next: back };
   }
-  const maildir = result.maildir;
-  if (ctx.maildirRoot !== undefined && !(await isInsideRootOnDisk(maildir, ctx.maildirRoot))) {
-    ctx.log.warn({ user: name }, 'login refused: maildir resolves outside maildir_root');
-    return { reply: err('[SYS/PERM] maildrop not available'), next: back };
-  }
-  let lock;
-  try {
-    lock = await lockMaildrop(maildir, ctx.lockLiveness, ctx.blockingFileIo);
-  } catch (error) {
-    ctx.log.error({ user: name, err: error }, 'maildrop cannot be locked');
-    return { reply: err(CANNOT_OPEN), next: back };
-  }
-  if (lock === undefined) {
+  const opening = await openMaildrop({ maildir: result.maildir, root: ctx.maildirRoot, io: ctx.io, liveness: ctx.lockLiveness, log: ctx.log });
+  if (opening.kind !== 'opened') return { reply: err(refusalText(opening, name, ctx)), next: back };
+  const drop = new MaildropView(opening.drop);
+  const { messages, octets } = drop.live;
+  ctx.log.info({ user: name, messages, octets }, 'login ok');
+  const slowPath = opening.drop.snapshot.slowPath;
+  if (slowPath > 0) ctx.log.warn({ user: name, files: slowPath }, 'maildrop has names without a Z size: sized by reading');
+  return {
+    reply: ok(`${name} has ${messages} message${messages === 1 ? '' : 's'} (${octets} octets)`),
+    next: { kind: 'TRANSACTION', user: name, drop },
+  };
+}
+
+/** The -ERR for a maildrop that was not opened, and its log line. */
+function refusalText(opening: Exclude<MaildropOpening, { kind: 'opened' }>, name: string, ctx: SessionContext): string {
+  if (opening.kind === 'in-use') {
     ctx.log.info({ user: name }, 'lock refused: maildrop in use');
-    return { reply: err('[IN-USE] maildrop is locked by another session'), next: back };
+    return '[IN-USE] maildrop is locked by another session';
   }
-  try {
-    const snapshot = await scanMaildropCached(maildir, ctx.blockingFileIo);
-    const drop = new MaildropView(maildir, lock, snapshot);
-    const { messages, octets } = drop.live;
-    ctx.log.info({ user: name, messages, octets }, 'login ok');
-    if (snapshot.slowPath > 0) ctx.log.warn({ user: name, files: snapshot.slowPath }, 'maildrop has names without a Z size: sized by reading');
-    return {
-      reply: ok(`${name} has ${messages} message${messages === 1 ? '' : 's'} (${octets} octets)`),
-      next: { kind: 'TRANSACTION', user: name, drop },
-    };
-  } catch (error) {
-    await lock.release();
-    ctx.log.error({ user: name, err: error }, 'maildrop scan failed');
-    return { reply: err(CANNOT_OPEN), next: back };
+  if (opening.permanent) {
+    ctx.log.warn({ user: name }, `login refused: ${opening.reason}`);
+    return NOT_AVAILABLE;
   }
+  ctx.log.error({ user: name, err: opening.error }, opening.stage === 'lock' ? 'maildrop cannot be locked' : 'maildrop scan failed');
+  return CANNOT_OPEN;
 }
 
 export function quitAuthorization(): Outcome {

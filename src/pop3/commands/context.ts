@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import type { Accounts } from '../../accounts/accounts';
+import type { FileIo } from '../../maildrop/io-policy';
 import type { LockLiveness } from '../../maildrop/lock';
+import type { MessageEntry } from '../../maildrop/scan';
+import type { Clock } from '../clock';
 import type { Command } from '../command';
 import type { Reply } from '../replies';
 import type { SessionSecurity } from '../security';
@@ -16,8 +19,10 @@ export interface SessionContext {
   readonly lockLiveness: LockLiveness | undefined;
   readonly security: SessionSecurity;
   readonly penalty: LoginPenalty;
-  /** Small file operations (lock, directory listing) may block the thread briefly (local disks). */
-  readonly blockingFileIo: boolean;
+  /** How the maildrop uses the disk (blocking on local disks, pooled on network storage). */
+  readonly io: FileIo;
+  /** The failed-login delay sleeps on it. */
+  readonly clock: Clock;
 }
 
 /** Failed-login delays (brute-force brake), shared by every session of the server. */
@@ -37,13 +42,39 @@ export interface Outcome {
   readonly startTls?: boolean;
 }
 
-export type Handler<S extends SessionState> = (command: Command, state: S, ctx: SessionContext) => Outcome | Promise<Outcome>;
+type Result = Outcome | Promise<Outcome>;
+
+export type Handler<S extends SessionState> = (command: Command, state: S, ctx: SessionContext) => Result;
+
+/** A message the dispatcher found for a message-number argument: not deleted, in range. */
+export interface FoundMessage {
+  readonly number: number;
+  readonly entry: MessageEntry;
+}
+
+/**
+ * A TRANSACTION command's argument shape (Dovecot's get_msgnum is the model): at most `max`
+ * arguments, and whether the first is a message number. The dispatcher answers a wrong count
+ * and resolves the number once; the handler gets the message already found.
+ */
+export type TransactionCommand =
+  | { readonly message: 'none'; readonly max: number; readonly run: (command: Command, state: TransactionState, ctx: SessionContext) => Result }
+  | {
+      readonly message: 'optional';
+      readonly max: number;
+      readonly run: (command: Command, state: TransactionState, ctx: SessionContext, found: FoundMessage | undefined) => Result;
+    }
+  | { readonly message: 'required'; readonly max: number; readonly run: (command: Command, state: TransactionState, ctx: SessionContext, found: FoundMessage) => Result };
+
+/** For commands that take what they are given (QUIT, CAPA): no count is checked. */
+export const ANY_COUNT = Number.POSITIVE_INFINITY;
 
 export interface CommandSpec {
   /** The session log letter; some commands log differently with an argument (LIST n = l). */
   readonly letter: (command: Command) => string;
+  /** AUTHORIZATION handlers read their own arguments (USER and PASS take the rest of the line). */
   readonly authorization?: Handler<AuthorizationState>;
-  readonly transaction?: Handler<TransactionState>;
+  readonly transaction?: TransactionCommand;
 }
 
 export function withLetter(letter: string, withArgument?: string): (command: Command) => string {

@@ -1,0 +1,92 @@
+// Opening a maildrop for a login, in one call: the maildir opened (folders.ts), checked against
+// maildir_root on the directory actually opened, locked, scanned (through the snapshot cache);
+// the lock and the folders released on any failure.
+import type { Logger } from 'pino';
+import { OpenedFolders, SymlinkedFolderError } from './folders';
+import type { FileIo } from './io-policy';
+import { lockMaildrop, type LockLiveness, type MaildropLock } from './lock';
+import { OpenedMaildrop } from './opened-maildrop';
+import { isInside, realRoot } from './paths';
+import { scanMaildropCached } from './snapshot-cache';
+
+export interface MaildropRequest {
+  /** The maildir as the accounts store gave it: absolute. */
+  readonly maildir: string;
+  /** maildir_root: when set, the opened maildir must really be inside it, symlinks followed. */
+  readonly root: string | undefined;
+  readonly io: FileIo;
+  /** For locks held by other worker threads of this process. */
+  readonly liveness: LockLiveness | undefined;
+  /** The session's logger: file-level warnings (a message that cannot be read) go there. */
+  readonly log: Logger;
+}
+
+/** Where an opening failed: the maildir or its lock, or its folders and listing. */
+export type FailedStage = 'lock' | 'scan';
+
+export type MaildropOpening =
+  | { readonly kind: 'opened'; readonly drop: OpenedMaildrop }
+  /** Another session holds the lock (RFC 2449 [IN-USE]). */
+  | { readonly kind: 'in-use' }
+  /**
+   * Not served: `permanent` when only the operator can fix it (outside maildir_root, a symlinked
+   * folder, not a maildir); otherwise a failure worth retrying (`error` is for the log only).
+   */
+  | { readonly kind: 'unavailable'; readonly permanent: boolean; readonly stage: FailedStage; readonly reason: string; readonly error?: unknown };
+
+const failed = (stage: FailedStage, reason: string, error: unknown): MaildropOpening => ({ kind: 'unavailable', permanent: false, stage, reason, error });
+const refused = (stage: FailedStage, reason: string): MaildropOpening => ({ kind: 'unavailable', permanent: true, stage, reason });
+
+export async function openMaildrop(request: MaildropRequest): Promise<MaildropOpening> {
+  const { maildir, io } = request;
+  let rootFd: number;
+  try {
+    rootFd = await OpenedFolders.openRoot(maildir, io.blocking);
+  } catch (error) {
+    return failed('lock', 'the maildir cannot be opened', error);
+  }
+  let folders: OpenedFolders;
+  try {
+    folders = await OpenedFolders.within(rootFd, io.blocking);
+  } catch (error) {
+    if (error instanceof SymlinkedFolderError) return refused('scan', error.message);
+    return failed('scan', 'a folder of the maildir cannot be opened', error);
+  }
+  const refusal = await refusalOf(folders, request.root);
+  if (refusal !== undefined) {
+    folders.close();
+    return refused(refusal.stage, refusal.reason);
+  }
+  let lock: MaildropLock | undefined;
+  try {
+    lock = await lockMaildrop(folders.root, request.liveness, io.blocking);
+  } catch (error) {
+    folders.close();
+    return failed('lock', 'the lock cannot be taken', error);
+  }
+  if (lock === undefined) {
+    folders.close();
+    return { kind: 'in-use' };
+  }
+  try {
+    const snapshot = await scanMaildropCached(maildir, folders);
+    return { kind: 'opened', drop: new OpenedMaildrop(maildir, folders, lock, snapshot, io, request.log) };
+  } catch (error) {
+    const held = lock;
+    void held.settled.then(() => folders.close());
+    // The scan's error is what the login reports; a lock that cannot be removed now is retried.
+    await held.release().catch((releaseError: unknown) => request.log.error({ err: releaseError }, 'maildrop lock not released now; retrying'));
+    return failed('scan', 'the maildrop cannot be listed', error);
+  }
+}
+
+/** Why an opened maildir must not be served, if it must not. */
+async function refusalOf(folders: OpenedFolders, root: string | undefined): Promise<{ stage: FailedStage; reason: string } | undefined> {
+  if (root !== undefined) {
+    const [real, rootReal] = await Promise.all([folders.realPath(), realRoot(root)]);
+    if (!isInside(real, rootReal)) return { stage: 'lock', reason: 'maildir resolves outside maildir_root' };
+  }
+  // Without maildir_root a row could name any directory (`/etc`): only a maildir is locked and served.
+  if (folders.new === undefined && folders.cur === undefined) return { stage: 'scan', reason: 'not a maildir (no new/ and no cur/)' };
+  return undefined;
+}

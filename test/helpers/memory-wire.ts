@@ -1,0 +1,78 @@
+import type { Wire } from '../../src/pop3/wire';
+
+/** A Wire over memory: what the session writes is kept as bytes; no socket, no TLS. */
+export class MemoryWire implements Wire {
+  private readonly chunks: Buffer[] = [];
+  gone = false;
+  ended = false;
+  paused = false;
+  readonly tls: string | undefined = undefined;
+  readonly buffered = 0;
+  /** While set, every write waits for drain() as a socket does when the client stops reading. */
+  hold = false;
+  private waiting: Array<() => void> = [];
+
+  write(data: string | readonly Buffer[]): Promise<void> | void {
+    if (this.gone) return;
+    if (typeof data === 'string') this.chunks.push(Buffer.from(data, 'latin1'));
+    else this.chunks.push(...data.map((b) => Buffer.from(b)));
+    if (!this.hold) return;
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Writes waiting for the peer. */
+  get stalled(): number {
+    return this.waiting.length;
+  }
+
+  /** The peer took everything: writes waiting go on. */
+  drain(): void {
+    for (const resume of this.waiting.splice(0)) resume();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+
+  destroy(): void {
+    this.gone = true;
+    this.drain(); // a closed socket settles its waits too
+  }
+
+  startTls(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
+  /** Everything written so far. */
+  get bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
+  get text(): string {
+    return this.bytes.toString('latin1');
+  }
+
+  /** Takes what was written so far (the next call sees only what comes after). */
+  take(): string {
+    const text = this.text;
+    this.chunks.length = 0;
+    return text;
+  }
+
+  /** Resolves once the output matches, letting the session's pending work run (no sleeping). */
+  async until(pattern: RegExp, turns = 20_000): Promise<string> {
+    for (let i = 0; i < turns; i++) {
+      if (pattern.test(this.text)) return this.text;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    throw new Error(`output never matched ${pattern}:\n${this.text}`);
+  }
+}
