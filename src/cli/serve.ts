@@ -5,6 +5,7 @@ import type { Config } from '../config/types';
 import { createLogger } from '../log/logger';
 import { runSupervisor, sessionCredentials, StartupError } from '../server/supervisor';
 import { TlsContexts } from '../server/tls-contexts';
+import { TlsMaterial } from '../server/tls-material';
 
 export function readConfig(personalityDir: string): Config {
   return loadConfig(personalityDir, process.env, cpus().length);
@@ -33,7 +34,7 @@ export async function serve(config: Config, banner?: (port: number) => string): 
 
 /** Loads every listener's certificates as serve would: a bad or expired pair fails here too. */
 export function checkTls(config: Config): void {
-  for (const listener of config.listeners) {
+  for (const listener of new TlsMaterial().attach(config).listeners) {
     if (listener.tlsConfig !== undefined) new TlsContexts(listener.tlsConfig);
   }
 }

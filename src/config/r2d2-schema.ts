@@ -109,6 +109,8 @@ export const r2d2Schema = section({
     .check((s) => (/^\S+$/.test(s) ? undefined : `must be one word (a syslog tag), got ${JSON.stringify(s)}`))
     .default('server.pop3.r2d2'),
   listen: titled(listenSchema, { min: 1 }),
+  // 48 random octets (openssl rand 48) that encrypt TLS session tickets: hosts sharing it resume each other's sessions.
+  session_ticket_key_file: str().check(notEmpty),
   threads: int({ min: 0, max: 1024 }).default(0),
   // Sessions run as this user and group once the ports are bound (names or numbers).
   uid: str().check(notEmpty),
@@ -146,6 +148,7 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
     personalityDir,
     identity: doc.identity,
     listeners,
+    sessionTicketKeyFile: doc.session_ticket_key_file === undefined ? undefined : path.resolve(personalityDir, doc.session_ticket_key_file),
     threads: doc.threads === 0 ? Math.max(1, cores) : doc.threads,
     uid: doc.uid,
     gid: doc.gid,

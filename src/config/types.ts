@@ -11,6 +11,11 @@ export interface CertificateConfig {
   /** PEM private key. */
   readonly privateKey: string;
   readonly passphrase: string | undefined;
+  /**
+   * The two files' text, read by the supervisor (server/tls-material.ts) before the Config goes
+   * to the engine, which then never opens them; undefined = read the files.
+   */
+  readonly contents?: { readonly certificate: string; readonly privateKey: string } | undefined;
 }
 
 export interface SniCertificateConfig extends CertificateConfig {
@@ -26,6 +31,11 @@ export interface TlsConfig extends CertificateConfig {
   readonly sni: readonly SniCertificateConfig[];
   /** A handshake that has not finished by then is dropped. */
   readonly handshakeTimeoutMs: number;
+  /**
+   * Session ticket keys (48 octets, base64) that every worker thread shares, filled in by the
+   * supervisor from `session_ticket_key_file` (or made once at start); undefined = one random set per process.
+   */
+  readonly sessionTicketKeys?: string | undefined;
 }
 
 export interface ListenerConfig {
@@ -121,6 +131,8 @@ export interface Config {
   /** The syslog tag, `server.pop3.r2d2` by default. */
   readonly identity: string;
   readonly listeners: readonly ListenerConfig[];
+  /** c11n `session_ticket_key_file`: TLS session ticket keys shared by every host using the file; undefined = random at start. */
+  readonly sessionTicketKeyFile: string | undefined;
   /** Worker threads; 0 in c11n means one per core and is resolved here. */
   readonly threads: number;
   /** Sessions run as this user/group (name or number) after binding; undefined = stay as started. */

@@ -39,9 +39,9 @@ export function startTls(socket: Socket, contexts: TlsContexts): Promise<TLSSock
   });
 }
 
-/** "TLSv1.3 TLS_AES_256_GCM_SHA384", for the log. */
+/** "TLSv1.3 TLS_AES_256_GCM_SHA384", with " resumed" for a resumed session (a ticket), for the log. */
 export function describeTls(socket: TLSSocket): string {
   // Both answer nothing once the socket is gone (getCipher's type says otherwise).
   const cipher = socket.getCipher() as ReturnType<TLSSocket['getCipher']> | undefined;
-  return `${socket.getProtocol() ?? 'TLS'} ${cipher?.name ?? 'unknown cipher'}`;
+  return `${socket.getProtocol() ?? 'TLS'} ${cipher?.name ?? 'unknown cipher'}${socket.isSessionReused() ? ' resumed' : ''}`;
 }

@@ -12,6 +12,7 @@ import { OperatorError } from '../config/operator-error';
 import { resolveCredentials, type Credentials } from './credentials';
 import type { BinderMessage } from './binder';
 import type { FromSupervisor, ToSupervisor } from './messages';
+import { TlsMaterial } from './tls-material';
 
 const RESTART_BACKOFF_MS = [500, 1000, 5000, 15000];
 
@@ -57,7 +58,9 @@ async function bindListeners(config: Config): Promise<Map<string, { handle: RawH
 }
 
 export async function runSupervisor(config: Config, log: Logger, reloadConfig: () => Config, banner?: (port: number) => string): Promise<number> {
-  let current = config;
+  // The engine gets the certificates' and keys' contents, never their paths to open (tls-material.ts).
+  const tlsMaterial = new TlsMaterial();
+  let current = tlsMaterial.attach(config);
   const credentials = sessionCredentials(config);
   const servers = await bindListeners(config);
   for (const listener of config.listeners) {
@@ -112,7 +115,7 @@ export async function runSupervisor(config: Config, log: Logger, reloadConfig: (
   process.on('SIGUSR1', () => engine?.kill('SIGUSR1'));
   process.on('SIGHUP', () => {
     try {
-      current = reloadConfig();
+      current = tlsMaterial.attach(reloadConfig());
     } catch (error) {
       log.error({ reason: (error as Error).message }, 'SIGHUP: config not reloaded');
       return;

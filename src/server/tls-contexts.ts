@@ -1,11 +1,31 @@
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { X509Certificate, constants, createPrivateKey, randomBytes } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { OperatorError } from '../config/operator-error';
 import type { CertificateConfig, TlsConfig } from '../config/types';
+import { readPem, TICKET_KEY_BYTES, TlsConfigError } from './tls-files';
 
-/** A certificate or key that cannot be used: the message says which file and why. */
-export class TlsConfigError extends OperatorError {}
+export { TlsConfigError } from './tls-files';
+
+/**
+ * TLS 1.2 suites when `ciphers` is not set: forward secrecy (ECDHE) and AEAD only, Mozilla's
+ * "intermediate" list without DHE. TLS 1.3 suites are Node's (all AEAD with ephemeral keys).
+ */
+export const DEFAULT_TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/**
+ * Client-initiated renegotiation costs the server a full handshake each time, and the bare
+ * TLSSocket of start-tls.ts has none of tls.Server's renegotiation limit: OpenSSL refuses it.
+ */
+const SECURE_OPTIONS = constants.SSL_OP_NO_RENEGOTIATION;
+
+/** Ticket keys for a process whose Config carries none (in-process servers, tests): one set for all its listeners. */
+let processTicketKeys: Buffer | undefined;
 
 /**
  * The secure contexts of one listener: its default certificate and those chosen by SNI.
@@ -46,7 +66,7 @@ export class TlsContexts {
     done(null, this.contextFor(serverName));
   };
 
-  /** Re-reads the files; throws TlsConfigError (and keeps the old contexts) when any is bad. */
+  /** Rebuilds from the new contents (or files); throws TlsConfigError (and keeps the old contexts) when any is bad. */
   reload(config: TlsConfig = this.config): void {
     this.current = build(config, this.now());
     this.config = config;
@@ -54,15 +74,25 @@ export class TlsContexts {
 }
 
 function build(config: TlsConfig, now: Date): { fallback: SecureContext; byName: Map<string, SecureContext> } {
-  const fallback = contextOf(config, config, now);
+  // Every context gets the same keys: a ticket is decrypted with the keys of the context the
+  // handshake started on, and any thread (or host) may be the one that sees the client again.
+  const ticketKeys = ticketKeysOf(config);
+  const fallback = contextOf(config, config, ticketKeys, now);
   const byName = new Map<string, SecureContext>();
-  for (const sni of config.sni) byName.set(sni.serverName.toLowerCase(), contextOf(sni, config, now));
+  for (const sni of config.sni) byName.set(sni.serverName.toLowerCase(), contextOf(sni, config, ticketKeys, now));
   return { fallback, byName };
 }
 
-function contextOf(files: CertificateConfig, options: TlsConfig, now: Date): SecureContext {
-  const cert = readPem(files.certificate, 'certificate');
-  const key = readPem(files.privateKey, 'private key');
+function ticketKeysOf(config: TlsConfig): Buffer {
+  if (config.sessionTicketKeys === undefined) return (processTicketKeys ??= randomBytes(TICKET_KEY_BYTES));
+  const keys = Buffer.from(config.sessionTicketKeys, 'base64');
+  if (keys.length !== TICKET_KEY_BYTES) throw new TlsConfigError(`session ticket keys must be ${TICKET_KEY_BYTES} octets, got ${keys.length}`);
+  return keys;
+}
+
+function contextOf(files: CertificateConfig, options: TlsConfig, ticketKeys: Buffer, now: Date): SecureContext {
+  const cert = files.contents?.certificate ?? readPem(files.certificate, 'certificate');
+  const key = files.contents?.privateKey ?? readPem(files.privateKey, 'private key');
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(cert);
@@ -87,18 +117,12 @@ function contextOf(files: CertificateConfig, options: TlsConfig, now: Date): Sec
       key,
       passphrase: files.passphrase,
       minVersion: options.minVersion,
-      ciphers: options.ciphers,
+      ciphers: options.ciphers ?? DEFAULT_TLS12_CIPHERS,
       honorCipherOrder: true,
+      secureOptions: SECURE_OPTIONS,
+      ticketKeys,
     });
   } catch (error) {
     throw new TlsConfigError(`TLS settings for ${files.certificate} are not usable: ${(error as Error).message}`);
-  }
-}
-
-function readPem(file: string, what: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new TlsConfigError(`${what} ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
 }

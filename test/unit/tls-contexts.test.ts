@@ -1,4 +1,5 @@
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { makeCertificates } from '../helpers/certificates';
 import { TlsConfigError, TlsContexts } from '../../src/server/tls-contexts';
 import type { TlsConfig } from '../../src/config/types';
@@ -43,4 +44,23 @@ t.test('a failed reload keeps the working contexts', async (t) => {
   t.equal(contexts.context, old);
   contexts.reload(config({ certificate: certs.otherCert, privateKey: certs.otherKey }));
   t.not(contexts.context, old);
+});
+
+t.test('contents handed in are used instead of the files (the engine never opens them)', async (t) => {
+  const contents = (cert: string, key: string) => ({ certificate: readFileSync(cert, 'latin1'), privateKey: readFileSync(key, 'latin1') });
+  const contexts = new TlsContexts(
+    config({
+      certificate: '/nonexistent/cert.pem',
+      privateKey: '/nonexistent/key.pem',
+      contents: contents(certs.cert, certs.key),
+      sni: [{ serverName: 'other.test', certificate: '/nonexistent/o.pem', privateKey: '/nonexistent/o.key', passphrase: undefined, contents: contents(certs.otherCert, certs.otherKey) }],
+    }),
+  );
+  t.not(contexts.contextFor('other.test'), contexts.context);
+  t.throws(() => new TlsContexts(config({ contents: contents(certs.cert, certs.strayKey) })), { message: /private key .*localhost\.key does not match/ }, 'errors name the file');
+});
+
+t.test('session ticket keys must be 48 octets', async (t) => {
+  t.throws(() => new TlsContexts(config({ sessionTicketKeys: Buffer.alloc(32).toString('base64') })), { constructor: TlsConfigError, message: 'session ticket keys must be 48 octets, got 32' });
+  t.doesNotThrow(() => new TlsContexts(config({ sessionTicketKeys: Buffer.alloc(48).toString('base64') })));
 });
