@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { foldLogin } from '../accounts/fold-login';
 import type { LoginPenalty } from '../pop3/commands/context';
 import type { FadingCounts } from './shared-tables';
 
@@ -8,7 +9,8 @@ const REMEMBERED_FAILURES = 4096;
 /**
  * How long a failed login waits before its -ERR: `base * 2^(n-1)` up to `max`, where n is the
  * larger of the recent failures from the client's address and for the login name (so neither
- * many names from one address nor one name from many addresses gets cheap guesses). Retrying
+ * many names from one address nor one name from many addresses gets cheap guesses; names are
+ * folded as the database's collation compares them, see accounts/fold-login.ts). Retrying
  * the same name and password does not escalate: that is a misconfigured client, not a guess.
  * Unknown users and wrong passwords wait alike.
  */
@@ -23,7 +25,7 @@ export class PenaltyPolicy implements LoginPenalty {
 
   failed(peer: string, user: string, password: string): number {
     if (this.baseMs === 0) return 0;
-    const fingerprint = createHash('sha256').update(`${user}\0${password}`).digest('base64');
+    const fingerprint = createHash('sha256').update(`${foldLogin(user)}\0${password}`).digest('base64');
     const repeat = this.recent.has(fingerprint);
     if (!repeat) this.remember(fingerprint);
     const byAddress = repeat ? this.counts.get(addressKey(peer)) : this.counts.increment(addressKey(peer));
@@ -32,8 +34,11 @@ export class PenaltyPolicy implements LoginPenalty {
     return Math.min(this.maxMs, this.baseMs * 2 ** Math.min(n - 1, 20));
   }
 
-  succeeded(peer: string, user: string): void {
-    this.counts.reset(addressKey(peer));
+  /**
+   * A success clears the count of the account that logged in, never the address's: an attacker
+   * logging into an account of their own between guesses must not reset their brake.
+   */
+  succeeded(user: string): void {
     this.counts.reset(nameKey(user));
   }
 
@@ -47,4 +52,4 @@ export class PenaltyPolicy implements LoginPenalty {
 }
 
 const addressKey = (peer: string): string => `a:${peer}`;
-const nameKey = (user: string): string => `u:${user.toLowerCase()}`;
+const nameKey = (user: string): string => `u:${foldLogin(user)}`;

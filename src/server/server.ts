@@ -8,6 +8,8 @@ import { SYSTEM_CLOCK } from '../pop3/clock';
 import { Pop3Session } from '../pop3/session';
 import { statusLine } from '../pop3/replies';
 import { TransportSecurity } from '../pop3/security';
+import { AccountStores } from './account-stores';
+import { ConnectionLimits, localBudget, type ConnectionBudget, type Slot } from './admission';
 import { Connection } from './connection';
 import { describeTls, startTls } from './start-tls';
 import { TlsContexts } from './tls-contexts';
@@ -31,25 +33,6 @@ export interface ServerDeps {
   readonly worker?: number;
   /** Tables shared by every worker; made for this server alone when absent. */
   readonly shared?: SharedBuffers;
-}
-
-export interface ConnectionBudget {
-  tryAcquire(max: number): boolean;
-  release(): void;
-}
-
-function localBudget(): ConnectionBudget {
-  let held = 0;
-  return {
-    tryAcquire(max) {
-      if (held >= max) return false;
-      held++;
-      return true;
-    },
-    release() {
-      held--;
-    },
-  };
 }
 
 export interface BoundListener {
@@ -85,12 +68,12 @@ const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { log } = deps;
   let config = deps.config;
-  let accounts = deps.accounts;
-  const retired: Accounts[] = [];
+  const stores = new AccountStores(deps.accounts);
   const budget = deps.budget ?? localBudget();
   const worker = deps.worker ?? 0;
   const shared = deps.shared ?? createSharedBuffers(1);
   const perAddress = new PerWorkerCounts(shared.addresses, shared.threads.byteLength / Int32Array.BYTES_PER_ELEMENT);
+  const limits = new ConnectionLimits(perAddress, budget, worker);
   const penalties = new FadingCounts(shared.penalties, PENALTY_WINDOW_SECONDS);
   let penalty = new PenaltyPolicy(penalties, config.limits.authFailureDelayMs, config.limits.authPenaltyMaxMs);
   const connections = new Set<Connection>();
@@ -105,40 +88,32 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     if (listener.tlsConfig !== undefined) tlsByListener.set(listener.name, new TlsContexts(listener.tlsConfig));
   }
 
-  /** Takes a place in both limits, or names the one that is full. */
-  const admit = (address: string): string | undefined => {
-    if (!perAddress.tryAdd(address, worker, config.limits.maxConnectionsPerAddress)) return 'max_connections_per_address';
-    if (budget.tryAcquire(config.limits.maxConnections)) return undefined;
-    perAddress.remove(address, worker);
-    return 'max_connections';
-  };
-
   const accept = (listener: ListenerConfig, socket: Socket): void => {
     const address = socket.remoteAddress ?? 'unknown';
-    const refusal = admit(address);
-    if (refusal !== undefined) {
+    const admission = limits.admit(address, config.limits.maxConnectionsPerAddress, config.limits.maxConnections);
+    if (admission.kind === 'refused') {
       if (listener.tls === 'implicit') socket.destroy();
       else socket.end(statusLine(false, '[SYS/TEMP] too many connections, try again later'));
-      log.warn({ peer: address, listener: listener.name }, `connection refused: ${refusal} reached`);
+      log.warn({ peer: address, listener: listener.name }, `connection refused: ${admission.limit} reached`);
       return;
     }
-    socket.once('close', () => perAddress.remove(address, worker));
+    const { slot } = admission;
     const tls = tlsByListener.get(listener.name);
     if (listener.tls !== 'implicit' || tls === undefined) {
-      serve(listener, socket, socket, tls, false);
+      serve(listener, socket, socket, tls, false, slot);
       return;
     }
     // RFC 8314: on an implicit-TLS port the handshake comes first, then the greeting.
     startTls(socket, tls).then(
-      (secure) => serve(listener, secure, socket, tls, true),
+      (secure) => serve(listener, secure, socket, tls, true, slot),
       (error: unknown) => {
-        budget.release();
+        slot.release();
         log.info({ peer: socket.remoteAddress, listener: listener.name, reason: (error as Error).message }, 'tls handshake failed');
       },
     );
   };
 
-  const serve = (listener: ListenerConfig, socket: Socket, raw: Socket, tls: TlsContexts | undefined, secure: boolean): void => {
+  const serve = (listener: ListenerConfig, socket: Socket, raw: Socket, tls: TlsContexts | undefined, secure: boolean, slot: Slot): void => {
     const session = nextSession();
     const peer = raw.remoteAddress ?? 'unknown';
     const sessionLog = log.child({ session });
@@ -150,9 +125,10 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     );
     const tlsNote = secure ? describeTls(socket as TLSSocket) : listener.tls === 'stls' ? 'stls offered' : 'none';
     sessionLog.info({ peer, listener: listener.name, tls: tlsNote, worker: deps.worker }, 'connected');
+    const store = stores.take();
     const pop3 = new Pop3Session(
       {
-        accounts,
+        accounts: store.accounts,
         peer,
         maildirRoot: config.maildirRoot,
         implementation,
@@ -175,7 +151,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     });
     connections.add(connection);
     const ended = connection.start().finally(() => {
-      budget.release();
+      slot.release();
+      store.done();
       connections.delete(connection);
       pending.delete(ended);
     });
@@ -222,13 +199,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     reconfigure(next: Config, nextAccounts?: Accounts) {
       config = next;
       penalty = new PenaltyPolicy(penalties, next.limits.authFailureDelayMs, next.limits.authPenaltyMaxMs);
-      if (nextAccounts !== undefined && nextAccounts !== accounts) {
-        const old = accounts;
-        accounts = nextAccounts;
-        retired.push(old);
-        // Sessions still in AUTHORIZATION may use the old store until their idle timeout.
-        setTimeout(() => void old.close().catch(() => undefined), next.idleTimeoutMs).unref();
-      }
+      // The old store closes when the last session that took it has ended.
+      if (nextAccounts !== undefined) stores.replace(nextAccounts);
     },
     async close(drainMs = 0) {
       // close() stops accepting at once; its callback waits for every connection to end.
@@ -241,7 +213,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       for (const connection of connections) connection.shutdown();
       await Promise.all(pending);
       await closed;
-      await Promise.all([accounts, ...retired].map((a) => a.close().catch(() => undefined)));
+      await stores.closeAll();
     },
   };
 }

@@ -47,11 +47,12 @@ export class SharedCounters {
     return Atomics.add(this.cells, SESSION_COUNTER, 1) + 1;
   }
 
-  /** Takes one connection for `slot` if the server-wide total stays within `max`. */
+  /** Takes one connection for `slot` if the server-wide total stays within `max` (add, then check: see PerWorkerCounts.tryAdd). */
   tryAcquire(slot: number, max: number): boolean {
-    if (this.total() >= max) return false;
     Atomics.add(this.cells, FIRST_SLOT + slot, 1);
-    return true;
+    if (this.total() <= max) return true;
+    Atomics.sub(this.cells, FIRST_SLOT + slot, 1);
+    return false;
   }
 
   release(slot: number): void {

@@ -37,13 +37,18 @@ export class PerWorkerCounts {
     return new SharedArrayBuffer(slots * (workers + 1) * Int32Array.BYTES_PER_ELEMENT);
   }
 
-  /** Adds one for `worker` if the key's total stays within `max`; true when admitted. */
+  /**
+   * Adds one for `worker` if the key's total stays within `max`; true when admitted. Add first,
+   * then check (and take back): two threads racing for the last place can both be refused, never
+   * both admitted -- a check-then-add would let them both in.
+   */
   tryAdd(key: string, worker: number, max: number): boolean {
     const base = this.find(keyHash(key), true);
     if (base === undefined) return true;
-    if (this.total(base) >= max) return false;
     Atomics.add(this.cells, base + 1 + worker, 1);
-    return true;
+    if (this.total(base) <= max) return true;
+    Atomics.sub(this.cells, base + 1 + worker, 1);
+    return false;
   }
 
   remove(key: string, worker: number): void {

@@ -44,7 +44,7 @@ export async function login(name: string, password: string, ctx: SessionContext)
     }
     return { reply: err(AUTH_FAILED), next: back };
   }
-  ctx.penalty.succeeded(ctx.peer, name);
+  ctx.penalty.succeeded(name);
   if (result.kind === 'refused') {
     ctx.log.warn({ user: name }, `login refused: ${result.reason}`);
     return { reply: err(NOT_AVAILABLE), next: back };

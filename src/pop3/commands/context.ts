@@ -29,7 +29,8 @@ export interface SessionContext {
 export interface LoginPenalty {
   /** Records a failed login; returns how long to wait before answering, in ms. */
   failed(peer: string, user: string, password: string): number;
-  succeeded(peer: string, user: string): void;
+  /** The account logged in: its own count starts again (the address's does not). */
+  succeeded(user: string): void;
 }
 
 export interface Outcome {
