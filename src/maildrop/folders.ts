@@ -3,7 +3,7 @@
 // and every later listing, open, unlink and lock goes through `/proc/self/fd/N/NAME` of those
 // descriptors: the kernel resolves that link to the directory that was opened, so a folder
 // swapped for a symlink (or renamed) after login cannot lead anywhere else. Linux only.
-import { close, closeSync, constants, fstat, fstatSync, open, openSync, readlink, readlinkSync, type BigIntStats } from 'node:fs';
+import { close, closeSync, constants, fstat, fstatSync, lstatSync, open, openSync, readlink, readlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { DIRECTORY_FLAGS } from './safe-open';
 import { errnoCode } from './util';
@@ -79,7 +79,8 @@ export class OpenedFolders implements MaildirFolders {
         } catch (e) {
           const code = errnoCode(e);
           if (code === 'ENOENT') return undefined;
-          if (code === 'ELOOP') throw new SymlinkedFolderError(name);
+          // O_DIRECTORY|O_NOFOLLOW on a symlink fails ENOTDIR (ELOOP on some kernels): tell it from a file.
+          if ((code === 'ENOTDIR' || code === 'ELOOP') && isSymlink(join(fdPath(rootFd), name))) throw new SymlinkedFolderError(name);
           throw e;
         }
       };
@@ -126,4 +127,13 @@ function statFd(fd: number | undefined, blocking: boolean): Promise<BigIntStats 
   if (fd === undefined) return undefined;
   if (blocking) return fstatSync(fd, { bigint: true });
   return new Promise((resolve, reject) => fstat(fd, { bigint: true }, (e, s) => (e ? reject(e) : resolve(s))));
+}
+
+/** Only on the failure path (one lstat), so it may block briefly. */
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
