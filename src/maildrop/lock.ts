@@ -7,10 +7,10 @@
 // Stale locks are removed by one breaker at a time, under `.r2d2.lock.break` (see breakStale).
 import { randomUUID } from 'node:crypto';
 import { closeSync, constants, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { link, lstat, open, readFile, readlink, rename, unlink } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { link, lstat, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { host, identity, parse, processStartTime } from './lock-holder';
 import { errnoCode } from './util';
 
 export interface MaildropLock {
@@ -38,9 +38,8 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 
 /** Nonces of the locks this thread holds (module state is per thread). */
 const held = new Set<string>();
-let self: Promise<{ startTime: string; scope: string }> | undefined;
 
-interface Holder { pid: number; startTime: string; threadId: number; host: string; nonce: string; scope: string | undefined }
+
 interface Seen { content: string; ino: number; mtimeMs: number }
 
 /**
@@ -202,15 +201,6 @@ async function read(path: string): Promise<Seen | undefined> {
   }
 }
 
-function parse(content: string): Holder | undefined {
-  const f = content.trim().split(' ');
-  if (f.length !== 5 && f.length !== 6) return undefined;
-  const [pid, startTime, thread, host, nonce, scope] = f;
-  if (!/^[1-9]\d{0,9}$/.test(pid ?? '') || !/^\d{1,10}$/.test(thread ?? '')) return undefined;
-  if (startTime === undefined || host === undefined || !nonce) return undefined;
-  return { pid: Number(pid), startTime, threadId: Number(thread), host, nonce, scope };
-}
-
 async function isStale(seen: Seen, me: { startTime: string; scope: string }, liveness?: LockLiveness): Promise<boolean> {
   const age = Date.now() - seen.mtimeMs;
   const lock = parse(seen.content);
@@ -277,37 +267,3 @@ async function removeIfSame(path: string, seen: Seen, nonce: string): Promise<bo
 
 const same = (a: Seen, b: Seen): boolean => a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.content === b.content;
 
-/** The start time of a running process, '-' if it runs but that is unknown, undefined if it does not run. */
-async function processStartTime(pid: number): Promise<string | undefined> {
-  let stat: string;
-  try {
-    stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ESRCH') return undefined;
-    try {
-      process.kill(pid, 0); // no /proc: signal 0 only asks whether the pid exists (pid >= 1, parsed)
-      return '-';
-    } catch (k) {
-      return errnoCode(k) === 'EPERM' ? '-' : undefined;
-    }
-  }
-  // `pid (comm) state ... starttime`: comm may hold spaces and parentheses, so count from the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (fields[0] === 'Z' || fields[0] === 'X') return undefined; // exited, not yet reaped
-  return fields[19] ?? '-';
-}
-
-function host(): string {
-  return hostname().replace(/\s/g, '_') || '-';
-}
-
-/** Our start time and `bootId/pidNamespace`, read once per thread ('-' where unknown). */
-function identity(): Promise<{ startTime: string; scope: string }> {
-  self ??= (async () => {
-    const startTime = (await processStartTime(process.pid)) ?? '-';
-    const bootId = await readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((s) => s.trim(), () => '-');
-    const pidNs = await readlink('/proc/self/ns/pid').then((s) => s.replace(/\D/g, '') || '-', () => '-');
-    return { startTime, scope: `${bootId || '-'}/${pidNs}` };
-  })();
-  return self;
-}
