@@ -8,9 +8,20 @@ export interface LoginRequest {
 }
 
 export type LoginResult =
-  | { readonly kind: 'ok'; readonly maildir: string }
+  | {
+      readonly kind: 'ok';
+      readonly maildir: string;
+      /** The user name the database returned (its `username` column), else the login as typed. */
+      readonly account?: string;
+      /** Which password matched when r2d2 verified a `password` column; absent when the query checked it in SQL. */
+      readonly matched?: 'main' | 'app';
+    }
   /** No such user, or a wrong password: the client cannot tell which (RFC 3206 [AUTH]). */
-  | { readonly kind: 'denied' }
+  | {
+      readonly kind: 'denied';
+      /** Set when the account exists (r2d2 verified its password column and none matched). */
+      readonly account?: string;
+    }
   /** The store answered, but with something r2d2 must not serve; `reason` is for the log only. */
   | { readonly kind: 'refused'; readonly reason: string };
 

@@ -1,8 +1,9 @@
+import type { Logger } from 'pino';
 import { createPool, type Pool, type PoolOptions } from 'mysql2/promise';
-import type { DatabaseConfig } from '../config/types';
+import type { Config } from '../config/types';
 import type { Accounts, LoginRequest, LoginResult } from './accounts';
-import { maildirFromRows } from './maildir-path';
-import { bindParams, compileQuery, type CompiledQuery } from './query-format';
+import { LoginRules } from './login-rules';
+import { bindParams } from './query-format';
 
 /**
  * Accounts in MySQL/MariaDB through a mysql2 pool. The query runs as a prepared statement
@@ -11,10 +12,11 @@ import { bindParams, compileQuery, type CompiledQuery } from './query-format';
  */
 export class MysqlAccounts implements Accounts {
   private readonly pool: Pool;
-  private readonly query: CompiledQuery;
+  private readonly rules: LoginRules;
   private readonly queryTimeoutMs: number;
 
-  constructor(db: DatabaseConfig, queryFormat: string, private readonly maildirRoot: string | undefined) {
+  constructor(config: Config, log?: Logger) {
+    const db = config.accountsDatabase;
     this.queryTimeoutMs = db.queryTimeoutMs;
     const options: PoolOptions = {
       user: db.user,
@@ -34,16 +36,23 @@ export class MysqlAccounts implements Accounts {
       options.port = db.port;
     }
     this.pool = createPool(options);
-    this.query = compileQuery(queryFormat);
+    this.rules = new LoginRules(config, (sql, params) => this.update(sql, params), log);
   }
 
   async authenticate(request: LoginRequest): Promise<LoginResult> {
-    const [rows] = await this.pool.execute({ sql: this.query.sql, timeout: this.queryTimeoutMs }, bindParams(this.query, request));
+    const query = this.rules.query;
+    const [rows] = await this.pool.execute({ sql: query.sql, timeout: this.queryTimeoutMs }, bindParams(query, request));
     if (!Array.isArray(rows)) return { kind: 'refused', reason: 'query is not a SELECT' };
-    return maildirFromRows(rows, this.maildirRoot);
+    return this.rules.resolve(rows, request);
   }
 
   async close(): Promise<void> {
+    await this.rules.close();
     await this.pool.end();
+  }
+
+  private async update(sql: string, params: readonly string[]): Promise<number> {
+    const [result] = await this.pool.execute({ sql, timeout: this.queryTimeoutMs }, [...params]);
+    return 'affectedRows' in result ? result.affectedRows : 0;
   }
 }

@@ -1,7 +1,7 @@
 import type { LoginRequest } from './accounts';
 
-/** The substitutions of maildrop_query_format_string. */
-export type Substitution = 'u' | 'l' | 'd' | 'p' | 'r';
+/** The substitutions of maildrop_query_format_string (and %h %o of rehash_query_format_string). */
+export type Substitution = 'u' | 'l' | 'd' | 'p' | 'r' | 'h' | 'o';
 
 export interface CompiledQuery {
   /** The SQL with a `?` placeholder for each substitution. */
@@ -9,7 +9,7 @@ export interface CompiledQuery {
   readonly params: readonly Substitution[];
 }
 
-const TOKEN = /(['"]?)%([uldpr%])\1/g;
+const TOKEN = /(['"]?)%([uldprho%])\1/g;
 
 /**
  * Compiles the configured query into a prepared statement: each %x (or a quoted '%x', as
@@ -26,7 +26,13 @@ export function compileQuery(format: string): CompiledQuery {
   return { sql, params };
 }
 
-export function bindParams(query: CompiledQuery, request: LoginRequest): string[] {
+/** The values of %h (a new hash) and %o (the value it replaces), for the rehash query. */
+export interface RehashValues {
+  readonly newHash: string;
+  readonly oldValue: string;
+}
+
+export function bindParams(query: CompiledQuery, request: LoginRequest, rehash?: RehashValues): string[] {
   const at = request.user.lastIndexOf('@');
   const local = at === -1 ? request.user : request.user.slice(0, at);
   const domain = at === -1 ? '' : request.user.slice(at + 1);
@@ -36,6 +42,8 @@ export function bindParams(query: CompiledQuery, request: LoginRequest): string[
     d: domain,
     p: request.password,
     r: request.peer,
+    h: rehash?.newHash ?? '',
+    o: rehash?.oldValue ?? '',
   };
   return query.params.map((p) => values[p]);
 }

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
-import type { DatabaseConfig } from '../config/types';
+import type { Logger } from 'pino';
+import type { Config } from '../config/types';
 import type { Accounts, LoginRequest, LoginResult } from './accounts';
-import { maildirFromRows } from './maildir-path';
-import { bindParams, compileQuery, type CompiledQuery } from './query-format';
+import { LoginRules } from './login-rules';
+import { bindParams } from './query-format';
 
 /**
  * The embedded default: the same query mechanism over an SQLite file, so `npm start` needs no
@@ -12,22 +13,24 @@ import { bindParams, compileQuery, type CompiledQuery } from './query-format';
 export class SqliteAccounts implements Accounts {
   private readonly db: Database.Database;
   private readonly statement: Database.Statement;
-  private readonly query: CompiledQuery;
+  private readonly rules: LoginRules;
 
-  constructor(config: DatabaseConfig, queryFormat: string, private readonly maildirRoot: string | undefined) {
-    if (config.file === undefined) throw new Error(`database "${config.name}": sqlite needs a file`);
-    this.db = new Database(config.file, { fileMustExist: true });
+  constructor(config: Config, log?: Logger) {
+    const file = config.accountsDatabase.file;
+    if (file === undefined) throw new Error(`database "${config.accountsDatabase.name}": sqlite needs a file`);
+    this.db = new Database(file, { fileMustExist: true });
     this.db.function('SHA2', { deterministic: true }, (value: unknown, bits: unknown) => sha2(value, bits));
-    this.query = compileQuery(queryFormat);
-    this.statement = this.db.prepare(this.query.sql);
+    this.rules = new LoginRules(config, async (sql, params) => this.db.prepare(sql).run(...params).changes, log);
+    this.statement = this.db.prepare(this.rules.query.sql);
   }
 
   async authenticate(request: LoginRequest): Promise<LoginResult> {
-    const rows = this.statement.all(...bindParams(this.query, request));
-    return maildirFromRows(rows, this.maildirRoot);
+    const rows = this.statement.all(...bindParams(this.rules.query, request));
+    return this.rules.resolve(rows, request);
   }
 
   async close(): Promise<void> {
+    await this.rules.close();
     this.db.close();
   }
 }

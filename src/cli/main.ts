@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { C11nError } from '../config/errors';
+import { registerAuth } from './auth-command';
 import { registerDeliver } from './deliver-command';
 import { registerMaildir } from './maildir-command';
 import { OperatorError } from '../config/operator-error';
+import { registerPw } from './pw-command';
 import { version } from './version';
 
 function personalityOf(option: string | undefined): string {
@@ -50,6 +52,8 @@ export function main(argv: string[]): void {
 
   registerDeliver(program);
   registerMaildir(program);
+  registerPw(program);
+  registerAuth(program);
 
   program.parseAsync(argv).catch((error: unknown) => {
     if (error instanceof C11nError || error instanceof UsageError || error instanceof OperatorError) {

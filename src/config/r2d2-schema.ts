@@ -7,6 +7,7 @@ import type { Section } from './ast';
 import { deliverSchema, toDeliverConfig } from '../deliver/deliver-config';
 import type { Config, DatabaseConfig, ListenerConfig, LogConfig, TlsConfig } from './types';
 import { FACILITY_NAMES } from '../log/syslog-format';
+import { checkRehashQueryFormat, passwordsSchema, toPasswordsConfig } from '../accounts/passwords/passwords-config';
 
 /** setTimeout's ceiling (2^31 - 1 ms), in whole seconds: longer timers would fire at once. */
 const MAX_TIMER_SECONDS = 2_147_483;
@@ -126,6 +127,8 @@ export const r2d2Schema = section({
   idle_timeout: int({ min: 1, max: MAX_TIMER_SECONDS }).default(600),
   maildir_root: str().check(absolute),
   maildrop_query_format_string: str().check(checkQueryFormat).required(),
+  passwords: passwordsSchema,
+  rehash_query_format_string: str().check(checkRehashQueryFormat),
   accounts_database: str(),
   database: titled(databaseSchema, { min: 1 }),
   limits: limitsSchema,
@@ -159,6 +162,11 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
     idleTimeoutMs: doc.idle_timeout * 1000,
     maildirRoot: doc.maildir_root === undefined ? undefined : path.resolve(doc.maildir_root),
     maildropQuery: doc.maildrop_query_format_string,
+    passwords: toPasswordsConfig(doc.passwords, doc.maildrop_query_format_string, doc.rehash_query_format_string, {
+      maildropQuery: where(doc, 'maildrop_query_format_string'),
+      rehashQuery: where(doc, 'rehash_query_format_string'),
+      document: here(doc),
+    }),
     accountsDatabase: chooseAccountsDatabase(doc, databases),
     databases,
     limits: {

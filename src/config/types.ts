@@ -2,6 +2,7 @@
 // Read once from a personality's c11n (src/config/load.ts); nothing else reads files or env.
 
 import type { Facility } from '../log/syslog-format';
+import type { SchemeName, SchemeSpec } from '../accounts/passwords/scheme-names';
 
 export type TlsMode = 'none' | 'stls' | 'implicit';
 
@@ -125,6 +126,18 @@ export interface DeliverConfig {
   readonly createMaildir: boolean;
 }
 
+/** The `passwords` section and rehash_query_format_string (src/accounts/passwords). */
+export interface PasswordsConfig {
+  /** For stored values with neither a {SCHEME} prefix nor a $id$; undefined: such values are refused. */
+  readonly defaultScheme: SchemeSpec | undefined;
+  /** MD5-CRYPT, PLAIN-MD5 and SHA are refused unless this is set. */
+  readonly allowWeakSchemes: boolean;
+  /** After a main-password login with a weaker hash, rewrite it in this scheme. */
+  readonly rehashTo: SchemeName | undefined;
+  /** The UPDATE that writes it: %h new hash, %o old value, %u %l %d %r %%. */
+  readonly rehashQuery: string | undefined;
+}
+
 export interface Config {
   /** Absolute path of the personality folder the config came from. */
   readonly personalityDir: string;
@@ -152,6 +165,8 @@ export interface Config {
   readonly maildirRoot: string | undefined;
   /** SQL with %u %l %d %p %r %% substitutions, each becoming a bound parameter. */
   readonly maildropQuery: string;
+  /** How a `password` column the maildrop query returns is verified. */
+  readonly passwords: PasswordsConfig;
   /** The database the maildrop query runs on (c11n `accounts_database`, a `database` section title). */
   readonly accountsDatabase: DatabaseConfig;
   readonly databases: readonly DatabaseConfig[];

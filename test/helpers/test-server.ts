@@ -97,7 +97,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
         }),
   });
   const log = logging.log;
-  const server = await startServer({ config, accounts: openAccounts(config), log });
+  const server = await startServer({ config, accounts: openAccounts(config, log), log });
   const port = server.listeners[0]?.port ?? 0;
   const waitForLine = async (pattern: RegExp, timeoutMs = 5000): Promise<string> => {
     const deadline = Date.now() + timeoutMs;

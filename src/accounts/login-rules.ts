@@ -1,0 +1,49 @@
+// What the MySQL and SQLite stores share around their query: the compiled statement, how its
+// rows become a login (password-login.ts), the background rehash and the logger they use.
+import type { Logger } from 'pino';
+import type { Config } from '../config/types';
+import { openLog, type LogHandle } from '../log/logger';
+import type { LoginRequest, LoginResult } from './accounts';
+import { loginFromRows } from './password-login';
+import { Rehasher, type RunUpdate } from './passwords/rehash';
+import { compileQuery, type CompiledQuery } from './query-format';
+
+export class LoginRules {
+  readonly query: CompiledQuery;
+  private readonly rehasher: Rehasher | undefined;
+  private ownLog: LogHandle | undefined;
+
+  /** `log`: the server's logger; without one (tools, older callers) a logger on the configured destination. */
+  constructor(
+    private readonly config: Config,
+    runUpdate: RunUpdate,
+    private readonly log: Logger | undefined,
+  ) {
+    this.query = compileQuery(config.maildropQuery);
+    const { rehashTo, rehashQuery } = config.passwords;
+    this.rehasher = rehashTo === undefined || rehashQuery === undefined ? undefined : new Rehasher(rehashTo, rehashQuery, runUpdate, () => this.logger());
+  }
+
+  resolve(rows: readonly unknown[], request: LoginRequest): Promise<LoginResult> {
+    return loginFromRows(rows, request, {
+      passwords: this.config.passwords,
+      maildirRoot: this.config.maildirRoot,
+      queryHasPassword: this.query.params.includes('p'),
+      rehasher: this.rehasher,
+      log: () => this.logger(),
+    });
+  }
+
+  /** Lets rewrites under way finish (the store closes its connections after). */
+  async close(): Promise<void> {
+    // The hashing pool is the thread's, shared with the store a reload opens: it stops when idle.
+    await this.rehasher?.settle();
+    await this.ownLog?.close();
+  }
+
+  private logger(): Logger {
+    if (this.log !== undefined) return this.log;
+    this.ownLog ??= openLog({ identity: this.config.identity, log: this.config.log });
+    return this.ownLog.log;
+  }
+}
