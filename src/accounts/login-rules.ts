@@ -12,6 +12,7 @@ export class LoginRules {
   readonly query: CompiledQuery;
   private readonly rehasher: Rehasher | undefined;
   private ownLog: LogHandle | undefined;
+  private readonly decoy: { value: string | undefined } = { value: undefined };
 
   /** `log`: the server's logger; without one (tools, older callers) a logger on the configured destination. */
   constructor(
@@ -31,6 +32,7 @@ export class LoginRules {
       queryHasPassword: this.query.params.includes('p'),
       rehasher: this.rehasher,
       log: () => this.logger(),
+      decoy: this.decoy,
     });
   }
 

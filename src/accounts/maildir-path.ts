@@ -1,4 +1,3 @@
-import { realpath } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { isInside } from '../maildrop/paths';
 import type { LoginResult } from './accounts';
@@ -49,36 +48,4 @@ function maildirColumn(row: unknown): unknown {
   const name = 'maildir' in record ? 'maildir' : (Object.keys(record).find((key) => !NOT_MAILDIR.has(key.toLowerCase())) ?? Object.keys(record)[0]);
   const value = name === undefined ? undefined : record[name];
   return value instanceof Buffer ? value.toString('utf8') : value;
-}
-
-/**
- * The same rule after symlinks are followed: a maildir that is a link out of maildir_root is
- * refused. A maildir that does not exist yet is left to the scan to report.
- */
-export async function isInsideRootOnDisk(maildir: string, maildirRoot: string): Promise<boolean> {
-  let real: string;
-  try {
-    real = await realPath(maildir);
-  } catch {
-    return true;
-  }
-  const root = await realRoot(maildirRoot);
-  return isInside(real, root);
-}
-
-/** realpath(3) in one call (fs.promises.realpath walks every component with lstat). */
-function realPath(path: string): Promise<string> {
-  return new Promise((done, fail) => realpath.native(path, (error, resolved) => (error ? fail(error) : done(resolved))));
-}
-
-/** The root's real path rarely changes: asked once a minute at most. */
-const ROOT_TTL_MS = 60_000;
-const roots = new Map<string, { path: string; at: number }>();
-
-async function realRoot(maildirRoot: string): Promise<string> {
-  const known = roots.get(maildirRoot);
-  if (known !== undefined && Date.now() - known.at < ROOT_TTL_MS) return known.path;
-  const path = await realPath(maildirRoot).catch(() => resolve(maildirRoot));
-  roots.set(maildirRoot, { path, at: Date.now() });
-  return path;
 }

@@ -16,11 +16,20 @@ export interface PasswordLoginOptions {
   readonly queryHasPassword: boolean;
   readonly rehasher: Rehasher | undefined;
   readonly log: () => Logger;
+  /**
+   * A stored hash seen on an earlier login of this store. An unknown user is verified against it
+   * so that a miss costs what a wrong password costs (Argon2: ~100 ms): no timing tells users apart.
+   */
+  readonly decoy: { value: string | undefined };
 }
 
 export async function loginFromRows(rows: readonly unknown[], request: LoginRequest, options: PasswordLoginOptions): Promise<LoginResult> {
   const first = rows[0];
-  if (first === undefined) return { kind: 'denied' };
+  if (first === undefined) {
+    const decoy = options.decoy.value;
+    if (decoy !== undefined) await verifyPassword(decoy, request.password, options.passwords).catch(() => undefined);
+    return { kind: 'denied' };
+  }
   const account = columnText(first, 'username') ?? request.user;
   if (!hasColumn(first, 'password')) {
     const result = maildirFromRows(rows, options.maildirRoot);
@@ -43,6 +52,7 @@ export async function loginFromRows(rows: readonly unknown[], request: LoginRequ
   for (const row of ordered) {
     const value = columnText(row, 'password') ?? '';
     const verdict = await verifyPassword(value, request.password, options.passwords);
+    if (verdict.kind !== 'unusable' && !isAppPassword(row)) options.decoy.value = value;
     if (verdict.kind === 'mismatch') continue;
     if (verdict.kind === 'unusable') {
       unusable.push(describe(row, verdict.reason));

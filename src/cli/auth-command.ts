@@ -3,12 +3,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { isInsideRootOnDisk } from '../accounts/maildir-path';
 import { openAccounts } from '../accounts/open-accounts';
 import { closeCryptPool } from '../accounts/passwords/crypt-pool';
 import type { LoginResult } from '../accounts/accounts';
 import type { Config } from '../config/types';
 import { OperatorError } from '../config/operator-error';
+import { refusalOfMaildir } from '../maildrop/open-maildrop';
 import { openLog } from '../log/logger';
 import { passwordFromStdin, passwordFromTerminal } from './read-password';
 
@@ -58,9 +58,8 @@ async function describe(result: LoginResult, config: Config): Promise<{ ok: bool
   if (result.kind === 'denied') return { ok: false, text: `denied: ${result.account === undefined ? 'no such user, or a wrong password' : `wrong password for ${result.account}`}` };
   if (result.kind === 'refused') return { ok: false, text: `refused: ${result.reason}` };
   const who = `account ${result.account ?? '?'}${result.matched === undefined ? ', password checked by the query' : `, ${result.matched} password matched`}`;
-  if (config.maildirRoot !== undefined && !(await isInsideRootOnDisk(result.maildir, config.maildirRoot))) {
-    return { ok: false, text: `refused: maildir ${result.maildir} resolves outside maildir_root (${who})` };
-  }
+  const refusal = await refusalOfMaildir(result.maildir, config.maildirRoot);
+  if (refusal !== undefined) return { ok: false, text: `refused: ${refusal}: ${result.maildir} (${who})` };
   const missing = ['cur', 'new', 'tmp'].filter((sub) => !existsSync(join(result.maildir, sub)));
   const state = missing.length === 0 ? 'a maildir' : existsSync(result.maildir) ? `missing ${missing.join(', ')}` : 'does not exist yet';
   return { ok: true, text: `ok: ${who}; maildir ${result.maildir} (${state})` };

@@ -90,3 +90,21 @@ async function refusalOf(folders: OpenedFolders, root: string | undefined): Prom
   if (folders.new === undefined && folders.cur === undefined) return { stage: 'scan', reason: 'not a maildir (no new/ and no cur/)' };
   return undefined;
 }
+
+/**
+ * For tools (`r2d2 auth test`): why a login would not be served this maildir, without locking
+ * it; undefined when it would be, or when it cannot be opened at all (the login says so).
+ */
+export async function refusalOfMaildir(maildir: string, root: string | undefined): Promise<string | undefined> {
+  let folders: OpenedFolders;
+  try {
+    folders = await OpenedFolders.within(await OpenedFolders.openRoot(maildir, false), false);
+  } catch (error) {
+    return error instanceof SymlinkedFolderError ? error.message : undefined;
+  }
+  try {
+    return (await refusalOf(folders, root))?.reason;
+  } finally {
+    folders.close();
+  }
+}

@@ -22,7 +22,7 @@ async function main(data: WorkerData): Promise<void> {
   const counters = new SharedCounters(data.shared);
   const server = await startServer({
     config,
-    accounts: openAccounts(config),
+    accounts: openAccounts(config, log),
     log,
     implementation: data.implementation,
     lockLiveness: new ThreadTable(data.shared),
@@ -37,8 +37,10 @@ async function main(data: WorkerData): Promise<void> {
     switch (message.type) {
       case 'reload': {
         const next = perWorker(message.config);
-        const queryChanged = next.maildropQuery !== config.maildropQuery || JSON.stringify(next.accountsDatabase) !== JSON.stringify(config.accountsDatabase);
-        server.reconfigure(next, queryChanged ? openAccounts(next) : undefined);
+        // The store carries the query, its database and the password rules: any change opens a new one.
+        const storeOf = (c: typeof config): string => JSON.stringify([c.maildropQuery, c.accountsDatabase, c.passwords]);
+        const queryChanged = storeOf(next) !== storeOf(config);
+        server.reconfigure(next, queryChanged ? openAccounts(next, log) : undefined);
         const errors = server.reloadTls(next);
         config = next;
         send({ type: 'reloaded', errors });

@@ -35,7 +35,8 @@ export async function login(name: string, password: string, ctx: SessionContext)
   const result = await ctx.accounts.authenticate({ user: name, password, peer: ctx.peer });
   if (result.kind === 'denied') {
     // peer= on the line itself: what fail2ban's filter (personality/fail2ban) bans.
-    const wait = ctx.penalty.failed(ctx.peer, name, password);
+    // Counted by the account the database returned when it did (collation-equal names are one).
+    const wait = ctx.penalty.failed(ctx.peer, result.account ?? name, password);
     ctx.log.info({ user: name, peer: ctx.peer }, 'login failed: bad credentials');
     // The brute-force brake: this session waits; unknown users and wrong passwords alike.
     if (wait > 0) {
@@ -44,7 +45,7 @@ export async function login(name: string, password: string, ctx: SessionContext)
     }
     return { reply: err(AUTH_FAILED), next: back };
   }
-  ctx.penalty.succeeded(name);
+  if (result.kind === 'ok') ctx.penalty.succeeded(result.account ?? name);
   if (result.kind === 'refused') {
     ctx.log.warn({ user: name }, `login refused: ${result.reason}`);
     return { reply: err(NOT_AVAILABLE), next: back };
