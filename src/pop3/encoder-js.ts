@@ -6,7 +6,7 @@ const CR = 0x0d;
 const DOT = 0x2e;
 
 /**
- * Writes chunk, encoded, into out at offset and returns the bytes written (at most 2n+1): bare LF
+ * Writes chunk, encoded, into out at offset and returns the bytes written (at most 2n): bare LF
  * becomes CRLF, a "." that starts a line gets another. prev is the byte before chunk in the
  * message (LF at its start, so that a first "." is stuffed).
  */

@@ -1,5 +1,5 @@
 // The RETR encoder's kernel in WebAssembly SIMD (source: wasm/encoder-kernel.wat): the input is
-// copied into the module's memory, encoded there 16 bytes at a time, and copied out. One module
+// copied into the module's memory, encoded there 64 bytes at a time, and copied out. One module
 // instance serves the whole thread: each call is synchronous, so the scratch memory is never shared.
 import { ENCODER_KERNEL_WASM_BASE64 } from './encoder-kernel-bytes';
 

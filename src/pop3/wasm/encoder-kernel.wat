@@ -1,11 +1,11 @@
-;; The RETR encoder's inner loop, 16 bytes at a time (WebAssembly SIMD): copies the input to the
+;; The RETR encoder's inner loop, 64 bytes at a time (WebAssembly SIMD): copies the input to the
 ;; output, inserting CR before every LF that has none and a "." before every "." that starts a
 ;; line (RFC 1939 §3). Built into src/pop3/encoder-kernel-bytes.ts by ./build.sh (wat2wasm, wabt).
 ;;
 ;; Memory (owned by the JS caller, src/pop3/encoder-wasm.ts):
 ;;   [15]          the byte before the input (LF at the start of a message: a line starts there)
 ;;   [16, 16+len)  the input, at most 65536 bytes; [16+len] must be 0 (not a "."), 32 bytes of slack
-;;   [65600, ...)  the output, up to 2*len+1 bytes, plus 32 bytes the vector stores may scribble on
+;;   [65600, ...)  the output, up to 2*len bytes, plus 64 bytes the vector stores may scribble on
 ;; A block (64 bytes, then 16 at the tail) is stored whole at once, then each insertion stores the
 ;; rest of it again one byte further on: bytes written past the block are rewritten by the next
 ;; block's store. A 64-byte block without LF (most of a base64 part) costs one test.
