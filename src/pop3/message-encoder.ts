@@ -1,3 +1,6 @@
+import { encodeJsInto } from './encoder-js';
+import { encodeWasm, encodeWasmInto, wasmKernelAvailable } from './encoder-wasm';
+
 const LF = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
@@ -6,16 +9,31 @@ const DOT = 0x2e;
 export const TERMINATOR = Buffer.from('.\r\n');
 const CRLF_TERMINATOR = Buffer.from('\r\n.\r\n');
 
+/** RETR's kernel: WebAssembly SIMD where the engine has it (bench/encoder measured it fastest), else JS. */
+const encodeRetrInto = wasmKernelAvailable ? encodeWasmInto : encodeJsInto;
+
 /**
  * Turns a message file's bytes into the multi-line body of RETR/TOP: bare LF becomes CRLF
  * (existing CRLF kept), a line starting with "." gets another "." (RFC 1939 §3), and TOP's
  * limit stops after the header, its blank line and n body lines. Chunk boundaries may fall
  * anywhere. Un-stuffed, the output is exactly the size r2d2 lists: see maildrop/rfc822-size.
+ *
+ * Three ways to feed it, mixable chunk by chunk, then end() once:
+ * - encode(chunk): a new Buffer, the caller may reuse chunk at once.
+ * - encodeShared(chunk): like encode, but returns chunk itself when it is already in wire form
+ *   (CRLF line ends, no line starting with "."), so a message stored with CRLF goes out without
+ *   a copy; the caller must leave chunk unchanged until it is written (a buffer of its own, as a
+ *   whole small file read is, not the reused read buffer of the streamed path).
+ * - encodeInto(chunk, out, offset): writes into a caller-owned (reusable) buffer and returns the
+ *   bytes written; out needs maxEncodedLength(chunk.length) bytes from offset. No allocation, one
+ *   copy: with a 64 KiB read buffer, a 128 KiB output buffer per connection serves every chunk
+ *   (reuse it once the write that carries it has completed).
  */
 export class MessageEncoder {
-  /** Bytes of the current line so far, without its LF. */
+  /** The last byte seen; LF before the first, since a line starts there. */
+  private lastByte = LF;
+  /** TOP only: bytes of the current line so far, without its LF. */
   private lineLength = 0;
-  private lastByte = -1;
   private inHeader = true;
   private bodyLinesSent = 0;
   private finished = false;
@@ -25,16 +43,58 @@ export class MessageEncoder {
     if (bodyLines !== undefined && bodyLines < 0) throw new RangeError('bodyLines must be >= 0');
   }
 
+  /** The most bytes encodeInto writes for a chunk of this many: every byte doubled (".\n" -> "..\r\n"). */
+  static maxEncodedLength(octets: number): number {
+    return 2 * octets;
+  }
+
   /** True once TOP has sent all it needs: the caller stops reading the file. */
   get done(): boolean {
     return this.finished;
   }
 
   encode(chunk: Buffer): Buffer {
+    return this.encodeToBuffer(chunk, false);
+  }
+
+  /** Like encode, but may return chunk itself: see the class comment. */
+  encodeShared(chunk: Buffer): Buffer {
+    return this.encodeToBuffer(chunk, true);
+  }
+
+  /** Encodes chunk into out from offset; returns the bytes written (0 once done). */
+  encodeInto(chunk: Buffer, out: Buffer, offset = 0): number {
+    if (this.finished || chunk.length === 0) return 0;
+    if (out.length - offset < MessageEncoder.maxEncodedLength(chunk.length)) {
+      throw new RangeError(`encodeInto needs ${MessageEncoder.maxEncodedLength(chunk.length)} bytes of room, out has ${out.length - offset}`);
+    }
+    if (this.bodyLines !== undefined) return this.encodeTopInto(chunk, out, offset);
+    const written = encodeRetrInto(chunk, this.lastByte, out, offset);
+    this.lastByte = chunk[chunk.length - 1] as number;
+    return written;
+  }
+
+  /** What ends the reply: a CRLF if the message did not end with a line end, then ".CRLF". */
+  end(): Buffer {
+    this.finished = true;
+    const atLineStart = this.bodyLines === undefined ? this.lastByte === LF : this.lineLength === 0;
+    return atLineStart ? TERMINATOR : CRLF_TERMINATOR;
+  }
+
+  private encodeToBuffer(chunk: Buffer, mayReturnInput: boolean): Buffer {
     if (this.finished || chunk.length === 0) return Buffer.alloc(0);
-    // Worst case ".\n" repeated: 2 bytes in, 4 out.
-    const out = Buffer.allocUnsafe(chunk.length * 2 + 2);
-    let o = 0;
+    if (this.bodyLines === undefined && wasmKernelAvailable) {
+      const encoded = encodeWasm(chunk, this.lastByte, mayReturnInput);
+      this.lastByte = chunk[chunk.length - 1] as number;
+      return encoded;
+    }
+    const out = Buffer.allocUnsafe(MessageEncoder.maxEncodedLength(chunk.length));
+    return out.subarray(0, this.encodeInto(chunk, out));
+  }
+
+  /** TOP: line by line, counting lines, until the header and n body lines are out. */
+  private encodeTopInto(chunk: Buffer, out: Buffer, offset: number): number {
+    let o = offset;
     let pos = 0;
     while (pos < chunk.length) {
       if (this.lineLength === 0) {
@@ -61,17 +121,10 @@ export class MessageEncoder {
       pos = lf + 1;
     }
     if (this.lineLength === 0 && this.reachedTopLimit()) this.finished = true;
-    return out.subarray(0, o);
-  }
-
-  /** What ends the reply: a CRLF if the message did not end with a line end, then ".CRLF". */
-  end(): Buffer {
-    this.finished = true;
-    return this.lineLength === 0 ? TERMINATOR : CRLF_TERMINATOR;
+    return o - offset;
   }
 
   private countLine(empty: boolean): void {
-    if (this.bodyLines === undefined) return;
     if (this.inHeader) {
       if (empty) this.inHeader = false;
       return;

@@ -8,7 +8,9 @@ import fc from 'fast-check';
 import { MessageEncoder } from '../../src/pop3/message-encoder';
 import { Rfc822SizeCounter } from '../../src/maildrop/rfc822-size';
 import { asServed } from '../helpers/maildir';
-import { chunked, cutPoints, params, protocolBytes, runs } from '../helpers/fuzz';
+import { encodeJsInto } from '../../src/pop3/encoder-js';
+import { encodeWasmInto, wasmKernelAvailable } from '../../src/pop3/encoder-wasm';
+import { chunked, cutPoints, params, protocolByte, protocolBytes, runs } from '../helpers/fuzz';
 
 /** The CRLF form, by a route of its own: bare LF -> CRLF, a final CRLF added to a non-empty unterminated file. */
 function crlfForm(file: Buffer): string {
@@ -94,4 +96,68 @@ t.test('the output does not depend on how the file is cut into chunks', async (t
     params(300),
   );
   t.pass(`held for ${runs(300)} inputs`);
+});
+
+/** The same file through encodeInto (one reused output buffer, at an offset) and encodeShared. */
+function encodeOtherWays(file: Buffer, cuts: number[], bodyLines?: number): { into: string; shared: string } {
+  const into = new MessageEncoder(bodyLines);
+  const shared = new MessageEncoder(bodyLines);
+  const out = Buffer.alloc(7 + MessageEncoder.maxEncodedLength(file.length), 0x55);
+  const intoParts: string[] = [];
+  const sharedParts: Buffer[] = [];
+  for (const chunk of chunked(file, cuts)) {
+    if (into.done) break;
+    const n = into.encodeInto(chunk, out, 7);
+    intoParts.push(out.toString('latin1', 7, 7 + n));
+    // A copy: what encodeShared returns may be the chunk itself.
+    sharedParts.push(Buffer.from(shared.encodeShared(Buffer.from(chunk))));
+  }
+  intoParts.push(into.end().toString('latin1'));
+  sharedParts.push(shared.end());
+  return { into: intoParts.join(''), shared: Buffer.concat(sharedParts).toString('latin1') };
+}
+
+t.test('encodeInto and encodeShared give the bytes encode gives (RETR and TOP)', async (t) => {
+  fc.assert(
+    fc.property(messageFile, fc.option(fc.nat({ max: 20 }), { nil: undefined }), cutPoints, (file, n, cuts) => {
+      const want = encode(file, cuts, n);
+      const { into, shared } = encodeOtherWays(file, cuts, n);
+      if (into !== want) throw new Error(`encodeInto: got ${JSON.stringify(into)}\nwant ${JSON.stringify(want)}`);
+      if (shared !== want) throw new Error(`encodeShared: got ${JSON.stringify(shared)}\nwant ${JSON.stringify(want)}`);
+    }),
+    params(300),
+  );
+  t.pass(`held for ${runs(300)} inputs`);
+});
+
+t.test('the JS kernel (the fallback without WebAssembly) and the WebAssembly kernel write the same bytes', { skip: wasmKernelAvailable ? false : 'no WebAssembly SIMD in this engine' }, async (t) => {
+  fc.assert(
+    fc.property(protocolBytes(4000), protocolByte, (chunk, prev) => {
+      const js = Buffer.alloc(2 * chunk.length);
+      const wasm = Buffer.alloc(2 * chunk.length);
+      const a = js.subarray(0, encodeJsInto(chunk, prev, js, 0)).toString('latin1');
+      const b = wasm.subarray(0, encodeWasmInto(chunk, prev, wasm, 0)).toString('latin1');
+      if (a !== b) throw new Error(`prev ${prev}: js ${JSON.stringify(a)}\nwasm ${JSON.stringify(b)}`);
+    }),
+    params(500),
+  );
+  t.pass(`held for ${runs(500)} inputs`);
+});
+
+t.test('chunks longer than the WebAssembly kernel takes at once (64 KiB): same properties', async (t) => {
+  // Lines that put LFs, CRs and dots on and around the 64 KiB piece boundaries.
+  const piece = fc.constantFrom('\n', '\r\n', '.', '\n.', '.\r\n', 'x', '\r');
+  fc.assert(
+    fc.property(fc.nat({ max: 3 * 65536 }), fc.array(piece, { minLength: 1, maxLength: 8 }), fc.constantFrom('\n', '\r\n'), cutPoints, (at, inserts, eol, cuts) => {
+      const line = 'a'.repeat(75) + eol;
+      const base = Buffer.from(line.repeat(Math.ceil((3 * 65536 + 200) / line.length)), 'latin1');
+      const middle = Buffer.from(inserts.join(''), 'latin1');
+      const file = Buffer.concat([base.subarray(0, at), middle, base.subarray(at)]);
+      // Big chunks: cut points scaled up, so that most chunks span a piece boundary.
+      const plain = unstuff(encode(file, cuts.map((c) => c * 977)));
+      if (plain !== crlfForm(file)) throw new Error(`insert ${JSON.stringify(inserts.join(''))} at ${at}: output differs from the CRLF form`);
+    }),
+    params(40, 0.01),
+  );
+  t.pass(`held for ${runs(40, 0.01)} inputs`);
 });

@@ -57,3 +57,27 @@ t.test('un-stuffed output length equals the rfc822 size the name carries', async
     t.equal(Buffer.byteLength(unstuffed, 'latin1'), counter.size, JSON.stringify(s));
   }
 });
+
+t.test('encodeInto writes at the offset into a reused buffer, and refuses one too small', async (t) => {
+  const out = Buffer.alloc(64, 0x55);
+  const enc = new MessageEncoder();
+  const n = enc.encodeInto(b('.a\nb'), out, 3);
+  t.equal(out.toString('latin1', 0, 3 + n + 1), 'UUU..a\r\nbU');
+  t.equal(enc.encodeInto(b('\n'), out, 0), 2);
+  t.equal(out.toString('latin1', 0, 2), '\r\n');
+  t.equal(enc.end().toString('latin1'), '.\r\n');
+  t.throws(() => new MessageEncoder().encodeInto(b('abc'), Buffer.alloc(5)), RangeError);
+  t.equal(MessageEncoder.maxEncodedLength(2), 4, '".\\n" -> "..\\r\\n"');
+});
+
+t.test('encodeShared returns a chunk already in wire form itself, and encodes any other', async (t) => {
+  const wire = b('From: a\r\n\r\nbody\r\n');
+  const enc = new MessageEncoder();
+  t.equal(enc.encodeShared(wire), wire, 'no copy: the same Buffer');
+  const dotted = b('.x\r\n');
+  t.not(enc.encodeShared(dotted), dotted, 'a line starting with "." needs stuffing');
+  t.equal(enc.end().toString('latin1'), '.\r\n');
+  const bare = new MessageEncoder();
+  t.equal(bare.encodeShared(b('a\nb')).toString('latin1'), 'a\r\nb');
+  t.equal(new MessageEncoder(0).encodeShared(b('H: x\n\nbody\n')).toString('latin1'), 'H: x\r\n\r\n');
+});
