@@ -8,6 +8,8 @@ import { statusLine, type Reply } from './replies';
 export type MessageReply = Extract<Reply, { kind: 'message' }>;
 
 const GONE = 'message was removed from the maildrop';
+/** "\r\n.\r\n" at most. */
+const TERMINATOR_ROOM = 5;
 const CANNOT_READ = '[SYS/TEMP] message cannot be read now';
 
 export async function* messageChunks(reply: MessageReply): AsyncGenerator<readonly Buffer[], void, undefined> {
@@ -22,33 +24,47 @@ export async function* messageChunks(reply: MessageReply): AsyncGenerator<readon
     const head = Buffer.from(statusLine(true, reply.head));
     let chunk = opening.first;
     if (opening.whole) {
-      // A small message: head, body and terminator in one writev, no joined copy.
-      yield chunk === undefined ? [head, encoder.end()] : [head, encoder.encode(chunk), encoder.end()];
+      // A small message, read whole into a buffer of its own: sent as it is when already in wire
+      // form (encodeShared), and head, body and terminator leave in one writev.
+      yield chunk === undefined ? [head, encoder.end()] : [head, encoder.encodeShared(chunk), encoder.end()];
       return;
     }
-    let parts: Buffer[] = [head];
-    let pending = head.length;
-    while (chunk !== undefined) {
-      const out = encoder.encode(chunk); // a copy: the body may reuse its buffer for the next read
+    // Streamed: each chunk is encoded straight into the buffer that is written (no joined copy),
+    // the head before the first, the terminator after the last.
+    let out: Buffer | undefined = chunk === undefined ? undefined : room(undefined, 0, head.length + MessageEncoder.maxEncodedLength(chunk.length));
+    let used = out === undefined ? 0 : head.copy(out, 0);
+    while (chunk !== undefined && out !== undefined) {
+      used += encoder.encodeInto(chunk, out, used); // a copy: the body may reuse its buffer for the next read
       // Read ahead while this chunk drains; a failure is seen (and thrown) where it is awaited.
       const next = encoder.done ? undefined : body.next();
       next?.catch(() => undefined);
-      parts.push(out);
-      pending += out.length;
-      if (pending >= CHUNK_OCTETS) {
-        // One buffer per streamed chunk: a corked writev reports a wait (write() returns false)
-        // even when the kernel takes it all at once, so every chunk would cost a drain round.
-        yield [joined(parts, pending)];
-        parts = [];
-        pending = 0;
+      if (used >= CHUNK_OCTETS) {
+        // One buffer per write: a corked writev reports a wait (write() returns false) even when
+        // the kernel takes it all at once, so every chunk would cost a drain round.
+        yield [out.subarray(0, used)];
+        out = undefined;
+        used = 0;
       }
       chunk = next === undefined ? undefined : await next;
+      if (chunk !== undefined) out = room(out, used, used + MessageEncoder.maxEncodedLength(chunk.length));
     }
-    parts.push(encoder.end());
-    yield [joined(parts)];
+    const terminator = encoder.end();
+    if (out === undefined) {
+      yield opening.first === undefined ? [head, terminator] : [terminator];
+      return;
+    }
+    terminator.copy(out, used);
+    yield [out.subarray(0, used + terminator.length)];
   } finally {
     body.close();
   }
 }
 
-const joined = (parts: readonly Buffer[], length?: number): Buffer => (parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, length));
+/** Room for `need` octets and a terminator, keeping the first `used` octets of `out`. */
+function room(out: Buffer | undefined, used: number, need: number): Buffer {
+  const size = need + TERMINATOR_ROOM;
+  if (out !== undefined && out.length >= size) return out;
+  const bigger = Buffer.allocUnsafe(size);
+  out?.copy(bigger, 0, 0, used);
+  return bigger;
+}
