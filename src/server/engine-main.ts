@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '../config/types';
 import { createLogger } from '../log/logger';
 import { Engine } from './engine';
-import type { FromSupervisor } from './messages';
+import type { FromSupervisor } from './ipc';
 
 function version(): string {
   return (JSON.parse(readFileSync(`${__dirname}/../../../package.json`, 'utf8')) as { version: string }).version;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types';
-import type { FromSupervisor, FromWorker, ToSupervisor, ToWorker, WorkerData } from './messages';
+import type { FromSupervisor, FromWorker, ToSupervisor, ToWorker, WorkerData } from './ipc';
 import { createSharedBuffers, SharedCounters, ThreadTable, type SharedBuffers } from './shared-state';
 import { PerWorkerCounts } from './shared-tables';
 

@@ -11,7 +11,7 @@ import type { Config } from '../config/types';
 import { OperatorError } from '../config/operator-error';
 import { resolveCredentials, type Credentials } from './credentials';
 import type { BinderMessage } from './binder';
-import type { FromSupervisor, ToSupervisor } from './messages';
+import type { FromSupervisor, ToSupervisor } from './ipc';
 
 const RESTART_BACKOFF_MS = [500, 1000, 5000, 15000];
 

@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openAccounts } from '../accounts/open-accounts';
 import type { Config } from '../config/types';
 import { createLogger } from '../log/logger';
-import type { FromWorker, ToWorker, WorkerData } from './messages';
+import type { FromWorker, ToWorker, WorkerData } from './ipc';
 import { startServer } from './server';
 import { SharedCounters, ThreadTable } from './shared-state';
 
