@@ -7,7 +7,7 @@ import type { Section } from './ast';
 import { deliverSchema, toDeliverConfig } from './deliver-schema';
 import { queryFormatCheck } from './query-format-check';
 import type { Config, DatabaseConfig, ListenerConfig, LogConfig, TlsConfig } from './types';
-import { FACILITY_NAMES } from '../log/syslog-format';
+import { FACILITY_NAMES } from './syslog-facility';
 
 /** setTimeout's ceiling (2^31 - 1 ms), in whole seconds: longer timers would fire at once. */
 const MAX_TIMER_SECONDS = 2_147_483;
