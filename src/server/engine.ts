@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types';
 import { restartDelay } from './backoff';
 import type { FromSupervisor, FromWorker, ToSupervisor, ToWorker, WorkerData } from './ipc';
+import { poolPerWorker } from './per-worker';
 import { createSharedBuffers, SharedCounters, ThreadTable, type SharedBuffers } from './shared-state';
 import { PerWorkerCounts } from './shared-tables';
 
@@ -102,7 +103,7 @@ export class Engine {
         connections: this.counters.total(),
         workers: replies.map((r, slot) => `${slot}: ${r}`).join('; '),
         rssMiB: Math.round(memory.rss / 1048576),
-        databasePoolPerWorker: Math.max(1, Math.ceil(this.config.accountsDatabase.poolSize / this.config.threads)),
+        databasePoolPerWorker: poolPerWorker(this.config),
         restarts: this.restarts,
       },
       'status',
