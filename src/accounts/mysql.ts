@@ -1,7 +1,8 @@
-import { createPool, type Pool, type PoolOptions } from 'mysql2/promise';
+import { createPool, type Pool } from 'mysql2/promise';
 import type { DatabaseConfig } from '../config/types';
 import type { Accounts, LoginRequest, LoginResult } from './accounts';
 import { maildirFromRows } from './maildir-path';
+import { mysqlConnectionOptions } from './mysql-options';
 import { bindParams, compileQuery, type CompiledQuery } from './query-format';
 
 /**
@@ -16,24 +17,14 @@ export class MysqlAccounts implements Accounts {
 
   constructor(db: DatabaseConfig, queryFormat: string, private readonly maildirRoot: string | undefined) {
     this.queryTimeoutMs = db.queryTimeoutMs;
-    const options: PoolOptions = {
-      user: db.user,
-      password: db.password,
-      database: db.database.length > 0 ? db.database : undefined,
+    this.pool = createPool({
+      ...mysqlConnectionOptions(db),
       connectionLimit: db.poolSize,
-      connectTimeout: db.connectTimeoutMs,
       waitForConnections: true,
       queueLimit: 0,
       enableKeepAlive: true,
       rowsAsArray: false,
-      supportBigNumbers: true,
-    };
-    if (db.socket !== undefined) options.socketPath = db.socket;
-    else {
-      options.host = db.host;
-      options.port = db.port;
-    }
-    this.pool = createPool(options);
+    });
     this.query = compileQuery(queryFormat);
   }
 
