@@ -4,7 +4,7 @@ import { C11nError } from '../config/errors';
 import { registerDeliver } from './deliver-command';
 import { registerMaildir } from './maildir-command';
 import { OperatorError } from '../config/operator-error';
-import { version } from './version';
+import { version } from '../version';
 
 function personalityOf(option: string | undefined): string {
   const dir = option ?? process.env['SERVER_PERSONALITY_PATH'];
