@@ -10,6 +10,7 @@
 // resolves.
 import { link, lstat, mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { NO_LINK } from '../maildrop/link-fallback';
 import { lockMaildrop, type MaildropLock } from '../maildrop/lock';
 import { formatQuotaDefinition, readMaildirSize, recalculateMaildirSize } from '../maildrop/maildirsize';
 import { errnoCode } from '../maildrop/util';
@@ -45,7 +46,6 @@ export interface FixResult {
 }
 
 const LOCK_POLL_MS = 200;
-const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
 export async function fixMaildir(audit: Audit, options: FixOptions): Promise<FixResult> {
   const { maildir } = audit;
