@@ -13,11 +13,12 @@ import { join } from 'node:path';
 import { NO_LINK } from '../maildrop/link-fallback';
 import { lockMaildrop, type MaildropLock } from '../maildrop/lock';
 import { formatQuotaDefinition, readMaildirSize, recalculateMaildirSize } from '../maildrop/maildirsize';
+import { rfc822SizeOfFile } from '../maildrop/rfc822-size';
 import { errnoCode } from '../maildrop/util';
 import { fsyncDir } from '../deliver/maildir-write';
 import { EX_TEMPFAIL } from '../deliver/sysexits';
 import { MaildirToolError } from './errors';
-import { rawPath, sizeOfFile, type Audit, type BadName } from './maildir-audit';
+import { rawPath, type Audit, type BadName } from './maildir-audit';
 import { planRename, type Plan } from './name-fix';
 
 export interface FixOptions {
@@ -173,7 +174,7 @@ async function renameOne(
     }
     if (!st.isFile()) return { kind: 'failed', why: 'no longer a regular file' };
     if (st.ino !== bad.id.ino || st.size !== bad.id.size || st.mtimeMs !== bad.id.mtimeMs) {
-      plan = planFor(bad, await sizeOfFile(from), st.mtimeMs); // changed since it was measured
+      plan = planFor(bad, await rfc822SizeOfFile(from), st.mtimeMs); // changed since it was measured
     }
     if (plan.kind === 'keep') return { kind: 'failed', why: plan.why };
     const to = join(maildir, bad.dir, plan.name);

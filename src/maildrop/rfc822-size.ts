@@ -33,8 +33,11 @@ export class Rfc822SizeCounter {
   }
 }
 
-/** Reads the whole file once (64 KiB reads, one buffer). Errors (ENOENT, EISDIR ...) are the caller's. */
-export async function rfc822SizeOfFile(path: string): Promise<number> {
+/**
+ * Reads the whole file once (64 KiB reads, one buffer). Errors (ENOENT, EISDIR ...) are the caller's.
+ * A Buffer path names a file whose name is not UTF-8 (`r2d2 maildir` examines those too).
+ */
+export async function rfc822SizeOfFile(path: string | Buffer): Promise<number> {
   const file = await open(path, 'r');
   try {
     const counter = new Rfc822SizeCounter();
