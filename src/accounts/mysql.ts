@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import { createPool, type Pool, type PoolOptions } from 'mysql2/promise';
+import { createPool, type Pool } from 'mysql2/promise';
 import type { Config } from '../config/types';
 import type { Accounts, LoginRequest, LoginResult } from './accounts';
 import { LoginRules } from './login-rules';
+import { mysqlConnectionOptions } from './mysql-options';
 import { bindParams } from './query-format';
 
 /**
@@ -18,24 +19,15 @@ export class MysqlAccounts implements Accounts {
   constructor(config: Config, log?: Logger) {
     const db = config.accountsDatabase;
     this.queryTimeoutMs = db.queryTimeoutMs;
-    const options: PoolOptions = {
-      user: db.user,
-      password: db.password,
-      database: db.database.length > 0 ? db.database : undefined,
+    this.pool = createPool({
+      ...mysqlConnectionOptions(db),
       connectionLimit: db.poolSize,
-      connectTimeout: db.connectTimeoutMs,
       waitForConnections: true,
       queueLimit: 0,
       enableKeepAlive: true,
       rowsAsArray: false,
       supportBigNumbers: true,
-    };
-    if (db.socket !== undefined) options.socketPath = db.socket;
-    else {
-      options.host = db.host;
-      options.port = db.port;
-    }
-    this.pool = createPool(options);
+    });
     this.rules = new LoginRules(config, (sql, params) => this.update(sql, params), log);
   }
 

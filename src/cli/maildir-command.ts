@@ -2,11 +2,12 @@
 // sizes from, keeping their POP3 unique-ids.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { auditMaildir, type Audit, type Finding } from '../deliver/maildir-audit';
-import { fixMaildir } from '../deliver/maildir-fix';
-import { PROBLEM_TEXT } from '../deliver/name-fix';
-import { ProgressBar, wantProgress } from '../deliver/progress';
-import { DeliveryError, EX_NOINPUT, EX_OK, EX_TEMPFAIL, EX_USAGE } from '../deliver/sysexits';
+import { EX_NOINPUT, EX_OK, EX_TEMPFAIL, EX_USAGE } from '../deliver/sysexits';
+import { MaildirToolError } from '../maildir-tools/errors';
+import { auditMaildir, type Audit, type Finding } from '../maildir-tools/maildir-audit';
+import { fixMaildir } from '../maildir-tools/maildir-fix';
+import { PROBLEM_TEXT } from '../maildir-tools/name-fix';
+import { ProgressBar, wantProgress } from '../maildir-tools/progress';
 import { errnoCode } from '../maildrop/util';
 
 /** check/fix found something still to do (sysexits has no word for it; fsck-style 1). */
@@ -157,7 +158,7 @@ function describe(f: Finding): string {
 
 function failure(dir: string, e: unknown): number {
   const code = errnoCode(e);
-  if (e instanceof DeliveryError) {
+  if (e instanceof MaildirToolError) {
     process.stderr.write(`r2d2 maildir: ${e.message}\n`);
     return e.exitCode;
   }

@@ -6,7 +6,7 @@ import { registerDeliver } from './deliver-command';
 import { registerMaildir } from './maildir-command';
 import { OperatorError } from '../config/operator-error';
 import { registerPw } from './pw-command';
-import { version } from './version';
+import { version } from '../version';
 
 function personalityOf(option: string | undefined): string {
   const dir = option ?? process.env['SERVER_PERSONALITY_PATH'];

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { C11nError, type Pos } from './errors';
 import { bool, int, oneOf, readDocument, section, str, titled, where } from './schema';
 import type { Section } from './ast';
-import { deliverSchema, toDeliverConfig } from '../deliver/deliver-config';
+import { deliverSchema, toDeliverConfig } from './deliver-schema';
+import { queryFormatCheck } from './query-format-check';
 import type { Config, DatabaseConfig, ListenerConfig, LogConfig, TlsConfig } from './types';
-import { FACILITY_NAMES } from '../log/syslog-format';
+import { FACILITY_NAMES } from './syslog-facility';
 import { checkRehashQueryFormat, passwordsSchema, toPasswordsConfig } from '../accounts/passwords/passwords-config';
 
 /** setTimeout's ceiling (2^31 - 1 ms), in whole seconds: longer timers would fire at once. */
@@ -20,19 +21,7 @@ const absolute = (p: string): string | undefined =>
 const notEmpty = (s: string): string | undefined => (s === '' ? 'must not be empty' : undefined);
 
 /** Every `%` starts one of %u %l %d %p %r %% (the substitutions src/accounts binds). */
-export function checkQueryFormat(format: string): string | undefined {
-  if (format.trim() === '') return 'must not be empty';
-  for (let i = 0; i < format.length; i++) {
-    if (format[i] !== '%') continue;
-    const next = format[i + 1];
-    if (next === undefined) return 'ends with a lone "%" (write %% for a literal percent)';
-    if (!'uldpr%'.includes(next)) {
-      return `has an unknown substitution "%${next}" at character ${i + 1} (use %u %l %d %p %r or %%)`;
-    }
-    i++;
-  }
-  return undefined;
-}
+export const checkQueryFormat = queryFormatCheck('uldpr', 'use %u %l %d %p %r or %%');
 
 export const sniSchema = section({
   certificate: str().check(notEmpty).required(),

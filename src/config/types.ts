@@ -1,7 +1,7 @@
 // The typed, validated, frozen configuration that every other module receives.
 // Read once from a personality's c11n (src/config/load.ts); nothing else reads files or env.
 
-import type { Facility } from '../log/syslog-format';
+import type { Facility } from './syslog-facility';
 import type { SchemeName, SchemeSpec } from '../accounts/passwords/scheme-names';
 
 export type TlsMode = 'none' | 'stls' | 'implicit';

@@ -6,6 +6,7 @@ import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, realpath, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { NO_LINK_ACROSS_DIRS as NO_LINK } from '../maildrop/link-fallback';
 import { errnoCode } from '../maildrop/util';
 import { isInside } from '../maildrop/paths';
 import { Rfc822SizeCounter } from '../maildrop/rfc822-size';
@@ -19,8 +20,6 @@ const FILE_MODE = 0o600;
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 /** Names tried before giving up on new/ (each collision means another writer used the name). */
 const LINK_ATTEMPTS = 8;
-/** link(2) is not offered by this filesystem: fall back to rename(2) after a check. */
-const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 
 /** A transient error (disk full, read-only, permissions, I/O) as the MTA sees it. */
 export function tempfail(what: string, e: unknown): DeliveryError {

@@ -1,6 +1,7 @@
 // `r2d2 deliver --recipient user@domain`: the maildir (and quota) from the personality's
 // deliver.recipient_query_format_string, with the login query's bound-parameter rules.
 import { maildirFromRows } from '../accounts/maildir-path';
+import { mysqlConnectionOptions } from '../accounts/mysql-options';
 import { bindParams, compileQuery } from '../accounts/query-format';
 import type { DatabaseConfig, DeliverConfig } from '../config/types';
 import { parseQuotaSpec, type QuotaDefinition } from '../maildrop/maildirsize';
@@ -117,14 +118,7 @@ export async function openQueryRunner(db: DatabaseConfig): Promise<{ run: RunQue
   const { createConnection } = await import('mysql2/promise');
   let connection: Awaited<ReturnType<typeof createConnection>> | undefined;
   const connect = async (): Promise<NonNullable<typeof connection>> => {
-    connection ??= await createConnection({
-      user: db.user,
-      password: db.password,
-      database: db.database.length > 0 ? db.database : undefined,
-      connectTimeout: db.connectTimeoutMs,
-      supportBigNumbers: true,
-      ...(db.socket !== undefined ? { socketPath: db.socket } : { host: db.host, port: db.port }),
-    });
+    connection ??= await createConnection(mysqlConnectionOptions(db));
     return connection;
   };
   return {

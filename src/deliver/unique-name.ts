@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-
-/** The unique part of a Maildir name (before `:`) is at most this long: r2d2's name rule. */
-export const MAX_BASE_LENGTH = 70;
+import { MAX_UNIQUE_NAME_LENGTH } from '../maildrop/name';
 
 /** Hex digits of sha256(host) kept when a host name must be shortened (32 bits). */
 const HOST_TAG_LENGTH = 8;
@@ -29,7 +27,7 @@ export function uniqueName(rfc822Size: number, now: bigint = process.hrtime.bigi
   const micros = String(wallMicros % 1_000_000n).padStart(6, '0');
   counter = (counter + 1) % 1_000_000;
   const left = `${seconds}.M${micros}P${process.pid}Q${counter}Z${rfc822Size.toString(16).toUpperCase()}.`;
-  return left + hostPart(host, Math.max(MAX_BASE_LENGTH - left.length, 1));
+  return left + hostPart(host, Math.max(MAX_UNIQUE_NAME_LENGTH - left.length, 1));
 }
 
 /** The host as it appears in a name, at most `room` characters (never empty). */

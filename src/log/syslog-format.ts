@@ -3,8 +3,10 @@
  * that RFC 3164 (BSD syslog, what glibc's syslog(3) sends) or RFC 5424 put in front of it.
  */
 
-/** RFC 5424 §6.2.1 facility codes (the names rsyslog and syslog.conf use). */
-export const FACILITIES = {
+import type { Facility } from '../config/syslog-facility';
+
+/** RFC 5424 §6.2.1 facility codes, one for each name a personality may give. */
+export const FACILITIES: Readonly<Record<Facility, number>> = {
   kern: 0,
   user: 1,
   mail: 2,
@@ -25,10 +27,7 @@ export const FACILITIES = {
   local5: 21,
   local6: 22,
   local7: 23,
-} as const;
-
-export type Facility = keyof typeof FACILITIES;
-export const FACILITY_NAMES = Object.keys(FACILITIES) as Facility[];
+};
 
 export type SyslogFormat = 'rfc3164' | 'rfc5424';
 

@@ -3,7 +3,10 @@
 // field of the unique part: `1764200000.M20412P3121Q7Z1A2B.mx1:2,S`.
 import { createHash } from 'node:crypto';
 
-/** RFC 1939 §7 (UIDL): a unique-id is 1 to 70 characters in 0x21..0x7E. */
+/**
+ * RFC 1939 §7 (UIDL): a unique-id is 1 to 70 characters in 0x21..0x7E. r2d2's one 70: the names
+ * deliver writes and maildir fix renames to keep their unique part (before `:`) within it.
+ */
 export const MAX_UNIQUE_NAME_LENGTH = 70;
 /** 13 hex digits = 52 bits: every value is a safe integer. */
 const MAX_SIZE_HEX_DIGITS = 13;

@@ -37,9 +37,10 @@ export class Rfc822SizeCounter {
 /**
  * Reads the whole file once (64 KiB reads, one buffer), opened safely: a symlink (ELOOP), FIFO,
  * device or directory (ENOTREG/EISDIR) is refused before a byte is read, so sizing never blocks
- * a thread-pool thread. Errors (ENOENT ...) are the caller's.
+ * a thread-pool thread. Errors (ENOENT ...) are the caller's. A Buffer path names a file whose
+ * name is not UTF-8 (`r2d2 maildir` examines those too).
  */
-export async function rfc822SizeOfFile(path: string): Promise<number> {
+export async function rfc822SizeOfFile(path: string | Buffer): Promise<number> {
   const { fd } = await openRegular(path);
   try {
     const counter = new Rfc822SizeCounter();

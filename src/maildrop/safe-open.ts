@@ -33,7 +33,7 @@ function kindOf(stats: Stats): string {
 }
 
 /** Opens a regular file with blocking calls; throws ELOOP for a symlink, ENOTREG for anything not a file. */
-export function openRegularSync(path: string): OpenedFile {
+export function openRegularSync(path: string | Buffer): OpenedFile {
   const fd = openSync(path, READ_FLAGS);
   try {
     const stats = fstatSync(fd);
@@ -46,7 +46,7 @@ export function openRegularSync(path: string): OpenedFile {
 }
 
 /** The same through the thread pool. */
-export function openRegular(path: string): Promise<OpenedFile> {
+export function openRegular(path: string | Buffer): Promise<OpenedFile> {
   return new Promise((resolve, reject) => {
     open(path, READ_FLAGS, (openError, fd) => {
       if (openError) return reject(openError);

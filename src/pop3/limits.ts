@@ -2,7 +2,5 @@
 
 /** RFC 2449 §4: a command line is at most 255 octets including the CRLF. */
 export const MAX_COMMAND_LINE_OCTETS = 255;
-/** RFC 1939 §7: a unique-id is 1 to 70 characters in 0x21..0x7E. */
-export const MAX_UIDL_LENGTH = 70;
 /** Lines the reader may hold for a pipelining client before reading pauses (memory bound). */
 export const MAX_QUEUED_LINES = 64;

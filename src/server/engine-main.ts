@@ -1,13 +1,9 @@
 // Entry of the engine process, forked by the supervisor, which sends it the Config over IPC.
-import { readFileSync } from 'node:fs';
 import type { Config } from '../config/types';
 import { createLogger } from '../log/logger';
+import { version } from '../version';
 import { Engine } from './engine';
-import type { FromSupervisor } from './messages';
-
-function version(): string {
-  return (JSON.parse(readFileSync(`${__dirname}/../../../package.json`, 'utf8')) as { version: string }).version;
-}
+import type { FromSupervisor } from './ipc';
 
 /** Waits for the supervisor's first message: the Config it read. */
 function firstConfig(): Promise<Config> {

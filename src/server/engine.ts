@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types';
-import type { FromSupervisor, FromWorker, ToSupervisor, ToWorker, WorkerData } from './messages';
+import { restartDelay } from './backoff';
+import type { FromSupervisor, FromWorker, ToSupervisor, ToWorker, WorkerData } from './ipc';
+import { poolPerWorker } from './per-worker';
 import { createSharedBuffers, SharedCounters, ThreadTable, type SharedBuffers } from './shared-state';
 import { PerWorkerCounts } from './shared-tables';
 
@@ -23,7 +25,7 @@ export interface EngineOptions {
   readonly implementation: string;
 }
 
-const RESTART_BACKOFF_MS = [100, 500, 2000, 5000];
+const RESTART_BACKOFF_MS = [100, 500, 2000, 5000] as const;
 
 export class Engine {
   private config: Config;
@@ -101,7 +103,7 @@ export class Engine {
         connections: this.counters.total(),
         workers: replies.map((r, slot) => `${slot}: ${r}`).join('; '),
         rssMiB: Math.round(memory.rss / 1048576),
-        databasePoolPerWorker: Math.max(1, Math.ceil(this.config.accountsDatabase.poolSize / this.config.threads)),
+        databasePoolPerWorker: poolPerWorker(this.config),
         restarts: this.restarts,
       },
       'status',
@@ -149,7 +151,7 @@ export class Engine {
     this.workers[slot] = undefined;
     if (this.stopping) return;
     this.restarts++;
-    const delay = RESTART_BACKOFF_MS[Math.min(this.restarts - 1, RESTART_BACKOFF_MS.length - 1)] ?? 5000;
+    const delay = restartDelay(RESTART_BACKOFF_MS, this.restarts);
     this.options.log.error({ worker: slot, code }, `worker thread died; its sessions are lost without deletions; replacing it in ${delay} ms`);
     setTimeout(() => {
       if (!this.stopping) void this.startWorker(slot).catch((error: unknown) => this.options.log.error({ worker: slot, err: error }, 'worker restart failed'));

@@ -11,10 +11,11 @@ import type { Config } from '../config/types';
 import { OperatorError } from '../config/operator-error';
 import { resolveCredentials, type Credentials } from './credentials';
 import type { BinderMessage } from './binder';
-import type { FromSupervisor, ToSupervisor } from './messages';
+import { restartDelay } from './backoff';
+import type { FromSupervisor, ToSupervisor } from './ipc';
 import { TlsMaterial } from './tls-material';
 
-const RESTART_BACKOFF_MS = [500, 1000, 5000, 15000];
+const RESTART_BACKOFF_MS = [500, 1000, 5000, 15000] as const;
 
 /** A reason not to start that the operator must fix in the personality. */
 export class StartupError extends OperatorError {}
@@ -96,7 +97,7 @@ export async function runSupervisor(config: Config, log: Logger, reloadConfig: (
         return;
       }
       failures = Date.now() - started > 60_000 ? 1 : failures + 1;
-      const delay = RESTART_BACKOFF_MS[Math.min(failures - 1, RESTART_BACKOFF_MS.length - 1)] ?? 15000;
+      const delay = restartDelay(RESTART_BACKOFF_MS, failures);
       log.error({ code, signal }, `engine exited; restarting it in ${delay} ms`);
       setTimeout(spawnEngine, delay);
     });

@@ -1,18 +1,11 @@
 // The entry of a worker thread: many POP3 sessions on its own dups of the listening sockets.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openAccounts } from '../accounts/open-accounts';
-import type { Config } from '../config/types';
 import { createLogger } from '../log/logger';
-import type { FromWorker, ToWorker, WorkerData } from './messages';
+import type { FromWorker, ToWorker, WorkerData } from './ipc';
+import { perWorker } from './per-worker';
 import { startServer } from './server';
 import { SharedCounters, ThreadTable } from './shared-state';
-
-/** Each worker has its own database pool: the configured pool_size is shared out among them. */
-export function perWorker(config: Config): Config {
-  const share = (size: number): number => Math.max(1, Math.ceil(size / config.threads));
-  const db = config.accountsDatabase;
-  return { ...config, accountsDatabase: { ...db, poolSize: share(db.poolSize) } };
-}
 
 async function main(data: WorkerData): Promise<void> {
   const port = parentPort;

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { parseMaildirName } from '../../src/maildrop/name';
-import { MAX_BASE_LENGTH, uniqueName } from '../../src/deliver/unique-name';
+import { MAX_UNIQUE_NAME_LENGTH, parseMaildirName } from '../../src/maildrop/name';
+import { uniqueName } from '../../src/deliver/unique-name';
 
 const hostOf = (name: string): string => name.slice(name.indexOf('.', name.indexOf('.') + 1) + 1);
 
@@ -8,7 +8,7 @@ t.test('names carry the size in upper-case hex and parse back', async (t) => {
   for (const size of [0, 1, 31, 0x1a2b, 20 * 1024 * 1024, 2 ** 40 + 5]) {
     const name = uniqueName(size, process.hrtime.bigint(), 'mx1.example.com');
     t.match(name, /^\d+\.M\d+P\d+Q\d+Z[0-9A-F]+\./);
-    t.ok(name.length <= MAX_BASE_LENGTH, name);
+    t.ok(name.length <= MAX_UNIQUE_NAME_LENGTH, name);
     const parsed = parseMaildirName(name);
     t.equal(parsed.size, size, name);
     t.equal(parsed.uidl, name.replace(/Z[0-9A-F]+\./, '.'), 'uidl is the name without its Z field');

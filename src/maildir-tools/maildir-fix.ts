@@ -1,5 +1,5 @@
 // `r2d2 maildir fix`: renames the messages an audit found so that r2d2 reads their sizes from
-// their names, keeping every unique-id a POP3 client has seen (src/deliver/name-fix.ts).
+// their names, keeping every unique-id a POP3 client has seen (src/maildir-tools/name-fix.ts).
 //
 // Sizes are measured before the lock (reading a large maildir takes a while and Maildir files
 // do not change); the renames run under the maildrop lock, so no POP3 session is open on the
@@ -10,13 +10,16 @@
 // resolves.
 import { link, lstat, mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { NO_LINK } from '../maildrop/link-fallback';
 import { lockMaildrop, type MaildropLock } from '../maildrop/lock';
 import { formatQuotaDefinition, readMaildirSize, recalculateMaildirSize } from '../maildrop/maildirsize';
+import { rfc822SizeOfFile } from '../maildrop/rfc822-size';
 import { errnoCode } from '../maildrop/util';
-import { rawPath, sizeOfFile, type Audit, type BadName } from './maildir-audit';
-import { fsyncDir } from './maildir-write';
+import { fsyncDir } from '../deliver/maildir-write';
+import { EX_TEMPFAIL } from '../deliver/sysexits';
+import { MaildirToolError } from './errors';
+import { rawPath, type Audit, type BadName } from './maildir-audit';
 import { planRename, type Plan } from './name-fix';
-import { DeliveryError, EX_TEMPFAIL } from './sysexits';
 
 export interface FixOptions {
   /** Say what would be done; change nothing. */
@@ -44,7 +47,6 @@ export interface FixResult {
 }
 
 const LOCK_POLL_MS = 200;
-const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
 export async function fixMaildir(audit: Audit, options: FixOptions): Promise<FixResult> {
   const { maildir } = audit;
@@ -146,7 +148,7 @@ async function takeLock(maildir: string, waitMs: number): Promise<MaildropLock> 
     const lock = await lockMaildrop(maildir);
     if (lock !== undefined) return lock;
     if (Date.now() >= deadline) {
-      throw new DeliveryError(EX_TEMPFAIL, `${maildir}: the maildrop is locked by a POP3 session; nothing was renamed (try again, or wait longer with --wait)`);
+      throw new MaildirToolError(EX_TEMPFAIL, `${maildir}: the maildrop is locked by a POP3 session; nothing was renamed (try again, or wait longer with --wait)`);
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(LOCK_POLL_MS, Math.max(1, deadline - Date.now()))));
   }
@@ -172,7 +174,7 @@ async function renameOne(
     }
     if (!st.isFile()) return { kind: 'failed', why: 'no longer a regular file' };
     if (st.ino !== bad.id.ino || st.size !== bad.id.size || st.mtimeMs !== bad.id.mtimeMs) {
-      plan = planFor(bad, await sizeOfFile(from), st.mtimeMs); // changed since it was measured
+      plan = planFor(bad, await rfc822SizeOfFile(from), st.mtimeMs); // changed since it was measured
     }
     if (plan.kind === 'keep') return { kind: 'failed', why: plan.why };
     const to = join(maildir, bad.dir, plan.name);

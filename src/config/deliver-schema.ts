@@ -1,24 +1,13 @@
 // The `deliver { ... }` section of a personality: how `r2d2 deliver --recipient` finds a maildir.
-// Declared here and plugged into src/config/r2d2-schema.ts (one key, one line in toConfig).
-import { C11nError } from '../config/errors';
-import { bool, oneOf, section, str, where } from '../config/schema';
-import type { DatabaseConfig, DeliverConfig } from '../config/types';
+// Declared here and plugged into r2d2-schema.ts (one key, one line in toConfig).
+import { C11nError } from './errors';
+import { queryFormatCheck } from './query-format-check';
+import { bool, oneOf, section, str, where } from './schema';
+import type { DatabaseConfig, DeliverConfig } from './types';
 import { parseQuotaSpec } from '../maildrop/maildirsize';
 
-/** Every `%` starts one of %u %l %d %% -- a delivery has no password and no client address. */
-export function checkRecipientQueryFormat(format: string): string | undefined {
-  if (format.trim() === '') return 'must not be empty';
-  for (let i = 0; i < format.length; i++) {
-    if (format[i] !== '%') continue;
-    const next = format[i + 1];
-    if (next === undefined) return 'ends with a lone "%" (write %% for a literal percent)';
-    if (!'uld%'.includes(next)) {
-      return `has an unknown substitution "%${next}" at character ${i + 1} (a recipient query has %u %l %d and %%)`;
-    }
-    i++;
-  }
-  return undefined;
-}
+/** %u %l %d %% -- a delivery has no password and no client address. */
+const checkRecipientQueryFormat = queryFormatCheck('uld', 'a recipient query has %u %l %d and %%');
 
 const checkQuota = (spec: string): string | undefined =>
   parseQuotaSpec(spec) === undefined ? `must be a size (500M, 2G, 1048576), a Maildir++ quota (1048576S,1000C) or none, got ${JSON.stringify(spec)}` : undefined;

@@ -13,7 +13,7 @@
 //      leave mail on the server fetch it once more).
 // `<time>` is the old name's leading seconds, so the message keeps its place in the listing.
 import { MAX_UNIQUE_NAME_LENGTH, parseMaildirName } from '../maildrop/name';
-import { uniqueName } from './unique-name';
+import { uniqueName } from '../deliver/unique-name';
 
 export type Problem = 'no-size' | 'wrong-size' | 'too-long' | 'not-ascii' | 'not-utf8';
 

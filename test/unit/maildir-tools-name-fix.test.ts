@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { parseMaildirName } from '../../src/maildrop/name';
-import { planRename, problemOf, type PlanOptions } from '../../src/deliver/name-fix';
+import { planRename, problemOf, type PlanOptions } from '../../src/maildir-tools/name-fix';
 
 const opts = (over: Partial<PlanOptions> = {}): PlanOptions => ({ mtimeSeconds: 1700000999, taken: () => false, newUidl: false, host: 'fixhost', ...over });
 

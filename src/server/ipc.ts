@@ -1,3 +1,5 @@
+// IPC between r2d2's processes and threads (not mail): supervisor <-> engine, a forked child on
+// Node's IPC channel, and engine <-> worker threads (postMessage).
 import type { Config } from '../config/types';
 import type { SharedBuffers } from './shared-state';
 

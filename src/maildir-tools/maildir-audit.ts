@@ -1,10 +1,10 @@
 // `r2d2 maildir check`: everything in a maildir that r2d2 cannot serve from names alone, or that
 // an operator should know about. Reads; never changes anything.
-import { lstat, open, readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { measureUsage, readMaildirSize, type QuotaUsage } from '../maildrop/maildirsize';
 import { parseMaildirName } from '../maildrop/name';
-import { Rfc822SizeCounter } from '../maildrop/rfc822-size';
+import { rfc822SizeOfFile } from '../maildrop/rfc822-size';
 import { errnoCode, forEachLimit } from '../maildrop/util';
 import { problemOf, type Problem } from './name-fix';
 
@@ -96,7 +96,7 @@ export async function auditMaildir(maildir: string, options: AuditOptions = {}):
       messages++;
       const nameSize = parseMaildirName(f.name).size;
       const trusted = nameSize !== undefined && !f.name.includes('\uFFFD');
-      const realSize = trusted && options.quick === true ? undefined : await sizeOfFile(path);
+      const realSize = trusted && options.quick === true ? undefined : await rfc822SizeOfFile(path);
       const problem = problemOf(f.name, realSize);
       if (!f.name.includes('\uFFFD')) {
         const uidl = parseMaildirName(f.name).uidl;
@@ -155,21 +155,5 @@ async function checkMaildirSize(maildir: string, findings: Finding[]): Promise<v
   const recorded = file.valid ? file.usage : undefined;
   if (recorded === undefined || recorded.bytes !== actual.bytes || recorded.messages !== actual.messages) {
     findings.push({ kind: 'maildirsize', recorded, actual });
-  }
-}
-
-/** The rfc822 size of a file named by raw bytes (rfc822SizeOfFile takes only UTF-8 names). */
-export async function sizeOfFile(path: Buffer): Promise<number> {
-  const file = await open(path, 'r');
-  try {
-    const counter = new Rfc822SizeCounter();
-    const buffer = Buffer.allocUnsafe(64 * 1024);
-    for (;;) {
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) return counter.size;
-      counter.push(buffer.subarray(0, bytesRead));
-    }
-  } finally {
-    await file.close();
   }
 }
