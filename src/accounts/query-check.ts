@@ -64,7 +64,7 @@ async function checkSqlite(database: DatabaseConfig, queries: readonly Configure
   }
   try {
     // SQLite resolves functions when it prepares: give it the one the accounts store adds.
-    if (queries.some((q) => q.sqliteSha2)) handle.function('SHA2', { deterministic: true }, () => null);
+    if (queries.some((q) => q.sqliteSha2)) handle.function('SHA2', { deterministic: true }, (_value: unknown, _bits: unknown) => null);
     for (const query of queries) {
       try {
         handle.prepare(compileQuery(query.format).sql);

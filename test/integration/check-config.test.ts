@@ -2,7 +2,7 @@
 // rejects fails the start with its own words; a database that is down is a warning. Also: a uid
 // that is root counts as root. Real `r2d2` processes, real MariaDB.
 import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAILBOX_QUERY, MARIADB, TestDatabase } from '../helpers/mariadb';
@@ -99,4 +99,41 @@ t.test('uid = 0 or a name of uid 0 counts as root: refused unless executes_as_ro
   }
   const nobody = await check(c11n({ root: 'uid = nobody\ngid = nogroup' }));
   t.equal(nobody.code, 0, nobody.stderr);
+});
+
+t.test('started as a service user (systemd User=), sessions run as that user: a uid naming another is refused', { skip: process.getuid?.() === 0 ? false : 'needs root' }, async (t) => {
+  const { dir, c11n } = await personality(t);
+  chmodSync(dir, 0o755);
+  const asNobody = async (root: string) => {
+    writeFileSync(join(dir, 'c11n'), c11n({ root }), { mode: 0o644 });
+    return run('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, R2D2, 'check-config', '-p', dir]);
+  };
+  const none = await asNobody('');
+  t.equal(none.code, 0, none.stderr);
+  const self = await asNobody('uid = nobody\ngid = nogroup');
+  t.equal(self.code, 0, `naming the user it runs as is fine: ${self.stderr}`);
+  const other = await asNobody('uid = mail\ngid = mail');
+  t.equal(other.code, 2);
+  t.match(other.stderr, /^uid "mail", gid "mail": r2d2 runs as uid \d+, not root, so its sessions cannot change user; drop uid and gid from c11n/);
+});
+
+t.test('SQLite too: the query is prepared (with the SHA2() the accounts store provides)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'r2d2-check-sqlite-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(join(dir, 'accounts.db'));
+  db.exec('CREATE TABLE mailbox (username TEXT, password TEXT, maildir TEXT, active INTEGER)');
+  db.close();
+  const check = (query: string) => {
+    writeFileSync(
+      join(dir, 'c11n'),
+      `executes_as_root = yes\nmaildrop_query_format_string = "${query}"\nlisten "pop3" { address = "127.0.0.1"  port = 0 }\ndatabase "accounts" { driver = sqlite  file = "accounts.db" }\n`,
+    );
+    return run(R2D2, ['check-config', '-p', dir]);
+  };
+  const good = await check(MAILBOX_QUERY);
+  t.equal(good.code, 0, good.stderr);
+  const bad = await check('SELECT maildirx FROM mailbox WHERE username = %u');
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /^database "accounts": no such column: maildirx\n$|^maildrop_query_format_string: database "accounts" rejects the query: no such column: maildirx\n$/);
 });
