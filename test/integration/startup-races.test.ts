@@ -143,11 +143,9 @@ const accepts = (port: number): Promise<boolean> =>
     socket.once('error', () => resolve(false));
   });
 
-t.test('a supervisor killed while its binder holds the ports: the binder exits and frees them; the next start binds', async (t) => {
-  const { db, mail, dir } = await setup(t);
-  const [first, second] = [await freePort(), await freePort()];
-  const listeners = `listen "pop3b" { address = "127.0.0.1"  port = ${second} }`;
-  const c11n = spawnedConfig(db.name, mail.path, listeners).replace('port = 0', `port = ${first}`);
+/** Starts serve and freezes its supervisor while the binder is still starting: the binder then
+ *  binds both ports, hands over the first and waits for an acknowledgement that never comes. */
+async function frozenMidBind(t: Test, dir: string, c11n: string, second: number): Promise<{ server: Serve; binder: number } | undefined> {
   const server = serve(t, dir, c11n);
   const supervisor = server.child.pid ?? 0;
   let binder: number | undefined;
@@ -156,26 +154,41 @@ t.test('a supervisor killed while its binder holds the ports: the binder exits a
     binder = childrenOf(supervisor).find((pid) => cmdline(pid).includes('binder.js'));
     if (binder === undefined) await sleep(1);
   }
-  if (binder === undefined) throw new Error(`no binder child seen\n${server.output()}`);
-  const binderPid = binder;
-  t.teardown(() => {
-    if (alive(binderPid)) process.kill(binderPid, 'SIGKILL');
-  });
-  // Frozen between two handles: the binder binds both ports, hands over the first and waits
-  // for an acknowledgement that a dead supervisor never sends. Then the supervisor dies.
-  process.kill(supervisor, 'SIGSTOP');
+  if (binder !== undefined) process.kill(supervisor, 'SIGSTOP');
   const bound = Date.now() + 10_000;
-  while (!(await accepts(second)) && Date.now() < bound) await sleep(10);
-  t.ok(await accepts(second), 'the binder holds the second port');
-  process.kill(supervisor, 'SIGKILL');
+  while (binder !== undefined && alive(binder) && !(await accepts(second)) && Date.now() < bound) await sleep(10);
+  if (binder !== undefined && alive(binder) && (await accepts(second))) return { server, binder };
+  // Too late: the binder had already finished. Start over.
+  server.child.kill('SIGKILL');
+  await server.exited;
+  return undefined;
+}
+
+t.test('a supervisor killed while its binder holds the ports: the binder exits and frees them; the next start binds', async (t) => {
+  const { db, mail, dir } = await setup(t);
+  const [first, second] = [await freePort(), await freePort()];
+  const listeners = `listen "pop3b" { address = "127.0.0.1"  port = ${second} }`;
+  const c11n = spawnedConfig(db.name, mail.path, listeners).replace('port = 0', `port = ${first}`);
+  let caught: { server: Serve; binder: number } | undefined;
+  for (let attempt = 0; attempt < 5 && caught === undefined; attempt++) {
+    caught = await frozenMidBind(t, dir, c11n, second);
+    if (caught === undefined) await sleep(500);
+  }
+  if (caught === undefined) throw new Error('never caught the binder holding the ports');
+  const { server, binder } = caught;
+  t.teardown(() => {
+    if (alive(binder)) process.kill(binder, 'SIGKILL');
+  });
+  t.pass('the binder holds both ports while the supervisor is frozen');
+  process.kill(server.child.pid ?? 0, 'SIGKILL');
   await server.exited;
   const freed = Date.now() + 2_000;
-  while (alive(binder) && Date.now() < freed) await sleep(20);
+  while ((alive(binder) || (await accepts(second))) && Date.now() < freed) await sleep(20);
   t.notOk(alive(binder), 'the binder exited within 2 s of its parent');
   t.notOk(await accepts(second), 'nobody holds the second port');
   const again = serve(t, dir, c11n);
   const ready = Date.now() + 15_000;
   while (!/engine ready/.test(again.output()) && again.child.exitCode === null && Date.now() < ready) await sleep(25);
-  t.match(again.output(), /engine ready/, 'a new serve binds both ports');
-  t.ok(await loginServed(second), 'and serves on them');
+  // (Without the engine, the port may be held by a lingering binder that never greets: no login then.)
+  if (t.match(again.output(), /engine ready/, 'a new serve binds both ports')) t.ok(await loginServed(second), 'and serves on them');
 });
