@@ -28,15 +28,18 @@ export function main(argv: string[]): void {
     .option('-p, --personality <dir>', 'personality folder (default: $SERVER_PERSONALITY_PATH)')
     .option('--demo', 'run on the embedded default (SQLite accounts, a demo maildrop), made on first run')
     .action(async (options: { personality?: string; demo?: boolean }) => {
+      // First of all: a SIGHUP (`systemctl reload`) or SIGTERM from now on is kept, never fatal.
+      const { SignalLatch } = await import('../server/signal-latch');
+      const signals = new SignalLatch();
       // Loaded here, not at the top: `r2d2 deliver` runs once per message and needs none of it.
       const { readConfig, serve } = await import('./serve');
       if (options.demo !== true) {
-        process.exitCode = await serve(readConfig(personalityOf(options.personality)));
+        process.exitCode = await serve(readConfig(personalityOf(options.personality)), undefined, signals);
         return;
       }
       const { demoBanner, ensureDemo } = await import('./demo');
       const dir = ensureDemo(process.env['R2D2_DEMO_DIR'] ?? join(__dirname, '../../../var/demo'));
-      process.exitCode = await serve(readConfig(dir), demoBanner);
+      process.exitCode = await serve(readConfig(dir), demoBanner, signals);
     });
 
   program
@@ -46,7 +49,7 @@ export function main(argv: string[]): void {
     .action(async (options: { personality?: string }) => {
       const { preflight, readConfig } = await import('./serve');
       const config = readConfig(personalityOf(options.personality));
-      await preflight(config);
+      for (const warning of await preflight(config)) process.stderr.write(`warning: ${warning}\n`);
       process.stdout.write(`${config.personalityDir}/c11n: ok (${config.listeners.length} listener(s), database "${config.accountsDatabase.name}")\n`);
     });
 

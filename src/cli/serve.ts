@@ -1,9 +1,11 @@
 import { cpus } from 'node:os';
 import { openAccounts } from '../accounts/open-accounts';
+import { checkQueries } from '../accounts/query-check';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { createLogger } from '../log/logger';
 import { runSupervisor, sessionCredentials, StartupError } from '../server/supervisor';
+import type { SignalLatch } from '../server/signal-latch';
 import { TlsContexts } from '../server/tls-contexts';
 import { TlsMaterial } from '../server/tls-material';
 
@@ -13,9 +15,11 @@ export function readConfig(personalityDir: string): Config {
 
 /**
  * Everything `serve` would refuse, checked before a port is bound: certificates, the
- * accounts store's settings, who sessions run as. Throws with a message for the operator.
+ * accounts store's settings, who sessions run as, each configured query (prepared on its
+ * database). Throws with a message for the operator; resolves with warnings (a database that
+ * cannot be reached now is no reason to refuse a start).
  */
-export async function preflight(config: Config): Promise<void> {
+export async function preflight(config: Config): Promise<readonly string[]> {
   checkTls(config);
   sessionCredentials(config);
   try {
@@ -23,13 +27,17 @@ export async function preflight(config: Config): Promise<void> {
   } catch (error) {
     throw new StartupError(`database "${config.accountsDatabase.name}": ${(error as Error).message}`);
   }
+  const queries = await checkQueries(config);
+  if (queries.rejected.length > 0) throw new StartupError(queries.rejected.join('\n'));
+  return queries.warnings;
 }
 
 /** Runs the server until SIGTERM/SIGINT; resolves with the exit code. */
-export async function serve(config: Config, banner?: (port: number) => string): Promise<number> {
-  await preflight(config);
+export async function serve(config: Config, banner?: (port: number) => string, signals?: SignalLatch): Promise<number> {
+  const warnings = await preflight(config);
   const log = createLogger({ identity: config.identity, log: config.log });
-  return runSupervisor(config, log, () => readConfig(config.personalityDir), banner);
+  for (const warning of warnings) log.warn(warning);
+  return runSupervisor(config, log, () => readConfig(config.personalityDir), banner, signals);
 }
 
 /** Loads every listener's certificates as serve would: a bad or expired pair fails here too. */
@@ -38,4 +46,3 @@ export function checkTls(config: Config): void {
     if (listener.tlsConfig !== undefined) new TlsContexts(listener.tlsConfig);
   }
 }
-

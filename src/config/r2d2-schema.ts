@@ -9,6 +9,7 @@ import { queryFormatCheck } from './query-format-check';
 import type { Config, DatabaseConfig, ListenerConfig, LogConfig, TlsConfig } from './types';
 import { FACILITY_NAMES } from './syslog-facility';
 import { checkRehashQueryFormat, passwordsSchema, toPasswordsConfig } from '../accounts/passwords/passwords-config';
+import { readSecretFile } from './secret-file';
 
 /** setTimeout's ceiling (2^31 - 1 ms), in whole seconds: longer timers would fire at once. */
 const MAX_TIMER_SECONDS = 2_147_483;
@@ -51,7 +52,10 @@ export const databaseSchema = section({
   port: port().default(3306),
   socket: str().check(notEmpty),
   user: str().default('root'),
-  password: str().default(''),
+  password: str(),
+  // A file holding the password (one line; the trailing newline is dropped): keeps it out of the
+  // environment. Read by the supervisor; relative paths are against the personality folder.
+  password_file: str().check(notEmpty),
   database: str().default(''),
   pool_size: int({ min: 1, max: 1000 }).default(10),
   connect_timeout: int({ min: 1, max: MAX_TIMER_SECONDS }).default(5),
@@ -259,13 +263,23 @@ function toDatabase({ title, value }: DatabaseDoc, personalityDir: string): Data
     port: value.port,
     socket: value.socket,
     user: value.user,
-    password: value.password,
+    password: databasePassword(value, personalityDir),
     database: value.database,
     poolSize: value.pool_size,
     connectTimeoutMs: value.connect_timeout * 1000,
     queryTimeoutMs: value.query_timeout * 1000,
     file: value.file === undefined ? undefined : path.resolve(personalityDir, value.file),
   };
+}
+
+function databasePassword(value: DatabaseDoc['value'], personalityDir: string): string {
+  if (value.password_file === undefined) return value.password ?? '';
+  if (value.password !== undefined) {
+    throw C11nError.at(here(value, 'password_file'), '"password" and "password_file" are the same setting: keep one');
+  }
+  const reason = readSecretFile(path.resolve(personalityDir, value.password_file));
+  if (reason.error !== undefined) throw C11nError.at(here(value, 'password_file'), `password_file ${JSON.stringify(value.password_file)}: ${reason.error}`);
+  return reason.secret;
 }
 
 function chooseAccountsDatabase(doc: R2d2Document, databases: readonly DatabaseConfig[]): DatabaseConfig {

@@ -64,6 +64,7 @@ export interface DatabaseConfig {
   /** Unix socket path; when set it wins over host/port (mysql2 `socketPath`). */
   readonly socket: string | undefined;
   readonly user: string;
+  /** c11n `password`, or the contents of `password_file` (read by the supervisor, sent over IPC). */
   readonly password: string;
   readonly database: string;
   readonly poolSize: number;

@@ -15,11 +15,23 @@ export type BinderMessage =
   | { readonly type: 'bound'; readonly name: string; readonly port: number }
   | { readonly type: 'failed'; readonly name: string; readonly reason: string };
 
+// The supervisor died (killed mid-bind): exit at once, closing the ports, or they would stay
+// bound with nobody to hand them to (a handle in flight waits for an acknowledgement that never
+// comes) and the next start would fail. Node has no PR_SET_PDEATHSIG; the IPC channel's end is
+// how a child learns that its parent is gone. Node 20 does not emit 'disconnect' when the
+// channel ends with a handle unacknowledged, so `connected` is also polled (the binder lives
+// well under a second).
+process.once('disconnect', () => process.exit(1));
+setInterval(() => {
+  if (!process.connected) process.exit(1);
+}, 50).unref();
+
 async function main(requests: readonly BindRequest[]): Promise<void> {
   const send = process.send?.bind(process);
   if (send === undefined) throw new Error('binder runs only as a child with IPC');
   const servers: Server[] = [];
   for (const request of requests) {
+    if (!process.connected) process.exit(1);
     const server = createServer(() => undefined);
     servers.push(server);
     try {

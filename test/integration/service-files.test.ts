@@ -21,6 +21,11 @@ t.test('the systemd unit passes systemd-analyze verify', { skip: hasSystemd ? fa
   for (const key of ['ProtectSystem=strict', 'NoNewPrivileges=yes', 'AmbientCapabilities=CAP_NET_BIND_SERVICE', 'Restart=on-failure', 'ExecReload=/bin/kill -HUP $MAINPID']) {
     t.ok(unit.includes(key), key);
   }
+  // Not root: the service user, with only the right to bind ports below 1024 (issue 12).
+  for (const line of ['User=mail', 'Group=mail', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE', 'RuntimeDirectory=r2d2']) {
+    t.match(unit, new RegExp(`^${line}$`, 'm'), line);
+  }
+  t.notMatch(unit, /^[^#]*CAP_(SETUID|SETGID|DAC_OVERRIDE|CHOWN|FOWNER)/m, 'no capability to change user or bypass permissions');
 });
 
 t.test('the daemontools/runit service scripts are executable shell', async (t) => {
