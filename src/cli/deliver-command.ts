@@ -1,4 +1,5 @@
 // `r2d2 deliver`: the local delivery agent an MTA runs once per message and recipient.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -7,7 +8,8 @@ import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { deliverMessage } from '../deliver/deliver';
 import { DeliveryError, EX_OK, EX_TEMPFAIL, EX_USAGE } from '../deliver/sysexits';
-import { parseQuotaSpec, type QuotaDefinition } from '../maildrop/maildirsize';
+import { MAILDIRSIZE_REFUSED_CHANNEL } from '../maildrop/maildirsize';
+import { parseQuotaSpec, type QuotaDefinition } from '../maildrop/quota';
 
 export interface DeliverOptions {
   personality?: string;
@@ -43,6 +45,12 @@ export function registerDeliver(program: Command): void {
 
 /** Runs one delivery; answers the exit status and writes one line on stderr for a failure. */
 export async function runDeliver(options: DeliverOptions, input: AsyncIterable<Uint8Array>, env: NodeJS.ProcessEnv): Promise<number> {
+  // A maildirsize refused (a symlink, not a file) is worth a line; the delivery goes on without it.
+  const warn = (message: unknown): void => {
+    const { path, reason } = message as { path?: unknown; reason?: unknown };
+    process.stderr.write(`r2d2 deliver: warning: ${String(path)}: ${String(reason)}\n`);
+  };
+  subscribe(MAILDIRSIZE_REFUSED_CHANNEL, warn);
   try {
     const path = await deliverFromOptions(options, input, env);
     if (options.verbose === true) process.stdout.write(`${path}\n`);
@@ -51,6 +59,8 @@ export async function runDeliver(options: DeliverOptions, input: AsyncIterable<U
     const { code, message } = explain(e);
     process.stderr.write(`r2d2 deliver: ${message}\n`);
     return code;
+  } finally {
+    unsubscribe(MAILDIRSIZE_REFUSED_CHANNEL, warn);
   }
 }
 

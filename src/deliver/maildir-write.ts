@@ -1,20 +1,19 @@
 // The Maildir delivery itself (cr.yp.to/proto/maildir.html): write tmp/, fsync, link into new/
 // under a name that carries the rfc822 size, fsync new/, unlink tmp/. A crash at any point
 // leaves either nothing in new/ or the whole message there; a failure removes what it wrote.
+// Every path goes through the directories opened once by openMaildir (maildir-open.ts).
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, lstat, mkdir, open, realpath, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { link, lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
-import { NO_LINK_ACROSS_DIRS as NO_LINK } from '../maildrop/link-fallback';
+import { join } from 'node:path';
+import { NO_LINK_ACROSS_DIRS } from '../maildrop/link-fallback';
 import { errnoCode } from '../maildrop/util';
-import { isInside } from '../maildrop/paths';
+import type { OpenMaildir } from './maildir-open';
 import { Rfc822SizeCounter } from '../maildrop/rfc822-size';
 import { DeliveryError, EX_DATAERR, EX_TEMPFAIL } from './sysexits';
 import { hostPart, uniqueName } from './unique-name';
 
-export const SUBDIRS = ['tmp', 'new', 'cur'] as const;
-const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
 /** O_NOFOLLOW: a symlink planted at the tmp name is never written through. */
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -44,51 +43,11 @@ function describe(code: string): string {
   return t === undefined ? '' : ` (${t})`;
 }
 
-/**
- * Makes sure `maildir` is a maildir we may write: absolute, inside `root` when one is set (also
- * after symlinks are followed), with tmp/ new/ cur/ real directories -- never symlinks, which
- * could lead a delivery out of it. Creates what is missing (mode 0700) when `create` is set.
- * Returns the absolute path.
- */
-export async function prepareMaildir(maildir: string, options: { create: boolean; root?: string | undefined }): Promise<string> {
-  if (!isAbsolute(maildir)) throw new DeliveryError(EX_TEMPFAIL, `maildir path is not absolute: ${JSON.stringify(maildir)}`);
-  const dir = resolve(maildir);
-  const root = options.root === undefined ? undefined : resolve(options.root);
-  if (root !== undefined && !isInside(dir, root)) throw new DeliveryError(EX_TEMPFAIL, `maildir ${dir} is outside maildir_root ${root}`);
-  for (const sub of SUBDIRS) {
-    const path = join(dir, sub);
-    let st = await lstat(path).catch((e: unknown) => {
-      if (errnoCode(e) === 'ENOENT') return undefined;
-      throw tempfail(`cannot examine ${path}`, e);
-    });
-    if (st === undefined) {
-      if (!options.create) throw new DeliveryError(EX_TEMPFAIL, `maildir ${dir} has no ${sub}/ (and create_maildir is off)`);
-      try {
-        await mkdir(dir, { recursive: true, mode: DIR_MODE });
-        await mkdir(path, { mode: DIR_MODE });
-      } catch (e) {
-        if (errnoCode(e) !== 'EEXIST') throw tempfail(`cannot create ${path}`, e);
-      }
-      st = await lstat(path).catch((e: unknown) => {
-        throw tempfail(`cannot examine ${path}`, e);
-      });
-    }
-    if (st.isSymbolicLink()) throw new DeliveryError(EX_TEMPFAIL, `${path} is a symbolic link: refusing to deliver through it`);
-    if (!st.isDirectory()) throw new DeliveryError(EX_TEMPFAIL, `${path} is not a directory`);
-  }
-  if (root !== undefined) {
-    const real = await realpath(dir).catch((e: unknown) => {
-      throw tempfail(`cannot resolve ${dir}`, e);
-    });
-    const realRoot = await realpath(root).catch(() => root);
-    if (!isInside(real, realRoot)) throw new DeliveryError(EX_TEMPFAIL, `maildir ${dir} leads outside maildir_root ${root} (through a symbolic link)`);
-  }
-  return dir;
-}
-
 export interface WrittenMessage {
-  /** The file in tmp/. */
+  /** The file in tmp/, through the opened tmp/ (`/proc/self/fd/N/<name>`). */
   readonly tmpPath: string;
+  /** Its path as an operator reads it, for messages. */
+  readonly shownPath: string;
   /** rfc822 size: bare LF counted as CRLF, plus a CRLF when the message does not end with LF. */
   readonly size: number;
   /** Octets on disk (what Maildir++ quota counts). */
@@ -103,16 +62,18 @@ const FROM_ = Buffer.from('From ');
  * EX_DATAERR. On any failure the tmp file is removed before the error is thrown.
  */
 export async function writeTmp(
-  maildir: string,
+  maildir: OpenMaildir,
   input: Buffer | AsyncIterable<Uint8Array>,
   options: { keepFromLine?: boolean | undefined; host?: string | undefined } = {},
 ): Promise<WrittenMessage> {
-  const tmpPath = join(maildir, 'tmp', tmpName(options.host ?? hostname()));
+  const name = tmpName(options.host ?? hostname());
+  const tmpPath = maildir.tmp.at(name);
+  const shownPath = join(maildir.path, 'tmp', name);
   let file: FileHandle;
   try {
     file = await open(tmpPath, CREATE_FLAGS, FILE_MODE);
   } catch (e) {
-    throw tempfail(`cannot create ${tmpPath}`, e);
+    throw tempfail(`cannot create ${shownPath}`, e);
   }
   const counter = new Rfc822SizeCounter();
   let bytes = 0;
@@ -140,13 +101,13 @@ export async function writeTmp(
       if (head !== undefined) await put(decideFromLine(head, true) ?? Buffer.alloc(0));
     } catch (e) {
       if (e instanceof DeliveryError) throw e;
-      throw tempfail(errnoCode(e) === undefined ? 'cannot read the message' : `cannot write ${tmpPath}`, e);
+      throw tempfail(errnoCode(e) === undefined ? 'cannot read the message' : `cannot write ${shownPath}`, e);
     }
     if (bytes === 0) throw new DeliveryError(EX_DATAERR, 'empty message: nothing to deliver');
     try {
       await file.sync();
     } catch (e) {
-      throw tempfail(`cannot fsync ${tmpPath}`, e);
+      throw tempfail(`cannot fsync ${shownPath}`, e);
     }
   } catch (e) {
     await file.close().catch(() => undefined);
@@ -157,9 +118,9 @@ export async function writeTmp(
     await file.close();
   } catch (e) {
     await unlink(tmpPath).catch(() => undefined);
-    throw tempfail(`cannot close ${tmpPath}`, e);
+    throw tempfail(`cannot close ${shownPath}`, e);
   }
-  return { tmpPath, size: counter.size, bytes };
+  return { tmpPath, shownPath, size: counter.size, bytes };
 }
 
 /**
@@ -195,14 +156,14 @@ function tmpName(host: string): string {
  * the tmp file. Where link is not offered, rename(2) after checking the name is free. Returns
  * the name in new/. On failure nothing is left in new/ and the tmp file is removed.
  */
-export async function moveToNew(maildir: string, written: WrittenMessage, host = hostname()): Promise<string> {
-  const newDir = join(maildir, 'new');
+export async function moveToNew(maildir: OpenMaildir, written: WrittenMessage, host = hostname()): Promise<string> {
+  const newDir = join(maildir.path, 'new');
   let name: string | undefined;
   let linked = false;
   try {
     for (let attempt = 0; attempt < LINK_ATTEMPTS && name === undefined; attempt++) {
       const candidate = uniqueName(written.size, process.hrtime.bigint(), host);
-      const target = join(newDir, candidate);
+      const target = maildir.new.at(candidate);
       try {
         await link(written.tmpPath, target);
         linked = true;
@@ -210,7 +171,7 @@ export async function moveToNew(maildir: string, written: WrittenMessage, host =
       } catch (e) {
         const code = errnoCode(e) ?? '';
         if (code === 'EEXIST') continue;
-        if (!NO_LINK.has(code)) throw tempfail(`cannot link ${written.tmpPath} into new/`, e);
+        if (!NO_LINK_ACROSS_DIRS.has(code)) throw tempfail(`cannot link ${written.shownPath} into new/`, e);
         const free = await lstat(target).then(
           () => false,
           (err: unknown) => errnoCode(err) === 'ENOENT',
@@ -227,10 +188,10 @@ export async function moveToNew(maildir: string, written: WrittenMessage, host =
     throw tempfail(`cannot move the message into ${newDir}`, e);
   }
   try {
-    await fsyncDir(newDir);
+    await maildir.new.sync();
   } catch (e) {
     // Not known to be on disk: take it back so that the MTA's retry makes no duplicate.
-    await unlink(join(newDir, name)).catch(() => undefined);
+    await unlink(maildir.new.at(name)).catch(() => undefined);
     await unlink(written.tmpPath).catch(() => undefined);
     throw tempfail(`cannot fsync ${newDir}`, e);
   }

@@ -4,7 +4,7 @@ import { maildirFromRows } from '../accounts/maildir-path';
 import { mysqlConnectionOptions } from '../accounts/mysql-options';
 import { bindParams, compileQuery } from '../accounts/query-format';
 import type { DatabaseConfig, DeliverConfig } from '../config/types';
-import { parseQuotaSpec, type QuotaDefinition } from '../maildrop/maildirsize';
+import { parseQuotaSpec, type QuotaDefinition } from '../maildrop/quota';
 import { DeliveryError, EX_NOHOST, EX_NOUSER, EX_TEMPFAIL, EX_USAGE } from './sysexits';
 
 export interface RecipientMaildir {

@@ -1,18 +1,13 @@
+import { spawnSync } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import {
-  appendMaildirSize,
-  exceeds,
-  measureUsage,
-  parseQuotaDefinition,
-  parseQuotaSpec,
-  quotaState,
-  readMaildirSize,
-  recalculateMaildirSize,
-  sizeFromName,
-} from '../../src/maildrop/maildirsize';
+import { quotaState } from '../../src/deliver/quota-check';
+import { appendMaildirSize, MAILDIRSIZE_REFUSED_CHANNEL, readMaildirSize, recalculateMaildirSize, RemovalTally } from '../../src/maildrop/maildirsize';
+import { exceeds, parseQuotaDefinition, parseQuotaSpec } from '../../src/maildrop/quota';
+import { measureUsage, sizeFromName } from '../../src/maildrop/quota-usage';
 import { scanMaildrop } from '../../src/maildrop/scan';
 import { applyDeletions } from '../../src/maildrop/update';
 
@@ -95,4 +90,49 @@ t.test("UPDATE's deletions are recorded in maildirsize", async (t) => {
   put(plain, 'new/1.M1Z0.h', 10);
   t.same(await applyDeletions(plain, (await scanMaildrop(plain)).messages), { deleted: 1, failed: 0 });
   t.equal(fs.existsSync(path.join(plain, 'maildirsize')), false, 'no maildirsize is made where there was none');
+});
+
+t.test('an untrusted maildirsize: a symlink, a FIFO or a hard-linked file is never read through nor written', async (t) => {
+  const refusals: string[] = [];
+  const onRefusal = (message: unknown): void => {
+    refusals.push(String((message as { reason?: unknown }).reason));
+  };
+  subscribe(MAILDIRSIZE_REFUSED_CHANNEL, onRefusal);
+  t.teardown(() => unsubscribe(MAILDIRSIZE_REFUSED_CHANNEL, onRefusal));
+  const dir = maildir(t);
+  put(dir, 'new/1.M1Z0.h', 10);
+  const outside = path.join(dir, '..', `${path.basename(dir)}-outside`);
+  fs.writeFileSync(outside, '100S\n0 0\n');
+  t.teardown(() => fs.rmSync(outside, { force: true }));
+  const file = path.join(dir, 'maildirsize');
+
+  fs.symlinkSync(outside, file);
+  t.equal(await readMaildirSize(dir), undefined, 'a symlink reads as no maildirsize');
+  t.equal(await appendMaildirSize(dir, 5, 1), false, 'and is not appended to');
+  t.equal(await RemovalTally.open(dir), undefined, 'UPDATE keeps no tally through it');
+  t.equal(fs.readFileSync(outside, 'utf8'), '100S\n0 0\n', 'the target is unchanged');
+  t.equal(refusals.length, 3, 'each refusal published');
+  t.match(refusals[0], /symbolic link/);
+
+  fs.rmSync(file);
+  fs.linkSync(outside, file);
+  t.equal(await appendMaildirSize(dir, 5, 1), false, 'a file with another hard link is not appended to');
+  t.equal(fs.readFileSync(outside, 'utf8'), '100S\n0 0\n');
+
+  fs.rmSync(file);
+  t.equal(spawnSync('mkfifo', [file]).status, 0);
+  t.equal(await readMaildirSize(dir), undefined, 'a FIFO is refused, without blocking');
+  t.equal(await appendMaildirSize(dir, 5, 1), false);
+  t.equal(await RemovalTally.open(dir), undefined);
+});
+
+t.test('measureUsage does not count through a symlinked new/, cur/ or folder', async (t) => {
+  const dir = maildir(t);
+  const other = maildir(t);
+  put(other, 'new/9.M9Z0.h', 1000);
+  put(dir, 'cur/1.M1.h:2,', 10);
+  fs.rmSync(path.join(dir, 'new'), { recursive: true });
+  fs.symlinkSync(path.join(other, 'new'), path.join(dir, 'new'));
+  fs.symlinkSync(other, path.join(dir, '.Linked'));
+  t.same(await measureUsage(dir), { bytes: 10, messages: 1 });
 });
