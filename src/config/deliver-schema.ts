@@ -4,7 +4,7 @@ import { C11nError } from './errors';
 import { queryFormatCheck } from './query-format-check';
 import { bool, oneOf, section, str, where } from './schema';
 import type { DatabaseConfig, DeliverConfig } from './types';
-import { parseQuotaSpec } from '../maildrop/maildirsize';
+import { parseQuotaSpec } from '../maildrop/quota';
 
 /** %u %l %d %% -- a delivery has no password and no client address. */
 const checkRecipientQueryFormat = queryFormatCheck('uld', 'a recipient query has %u %l %d and %%');

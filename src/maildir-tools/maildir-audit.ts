@@ -2,7 +2,9 @@
 // an operator should know about. Reads; never changes anything.
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { measureUsage, readMaildirSize, type QuotaUsage } from '../maildrop/maildirsize';
+import { readMaildirSize } from '../maildrop/maildirsize';
+import type { QuotaUsage } from '../maildrop/quota';
+import { measureUsage } from '../maildrop/quota-usage';
 import { parseMaildirName } from '../maildrop/name';
 import { rfc822SizeOfFile } from '../maildrop/rfc822-size';
 import { errnoCode, forEachLimit } from '../maildrop/util';

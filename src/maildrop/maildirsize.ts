@@ -15,8 +15,6 @@ import { measureUsage, quotaSizeOf } from './quota-usage';
 import { errnoCode } from './util';
 // For the importers another branch is moving (maildir tools, the deliver schema): their import
 // lines change after that merge; new code imports these from quota.ts and quota-usage.ts.
-export { formatQuotaDefinition, parseQuotaSpec, type QuotaUsage } from './quota';
-export { measureUsage } from './quota-usage';
 
 export const MAILDIRSIZE = 'maildirsize';
 /** Maildir++: a maildirsize that grew past this is recalculated at the next delivery. */

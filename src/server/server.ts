@@ -1,9 +1,11 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { TLSSocket } from 'node:tls';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Accounts } from '../accounts/accounts';
 import type { Config, ListenerConfig } from '../config/types';
 import type { LockLiveness } from '../maildrop/lock';
+import { MAILDIRSIZE_REFUSED_CHANNEL } from '../maildrop/maildirsize';
 import { SYSTEM_CLOCK } from '../pop3/clock';
 import { Pop3Session } from '../pop3/session';
 import { statusLine } from '../pop3/replies';
@@ -69,6 +71,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { log } = deps;
   let config = deps.config;
   const stores = new AccountStores(deps.accounts);
+  // A maildirsize that is a symlink or no regular file is never written through (maildrop/): say so.
+  const refusedMaildirsize = (message: unknown): void => {
+    const { reason } = message as { reason?: unknown };
+    log.warn({ reason: String(reason) }, 'maildirsize refused: not a regular file of the maildir');
+  };
+  subscribe(MAILDIRSIZE_REFUSED_CHANNEL, refusedMaildirsize);
   const budget = deps.budget ?? localBudget();
   const worker = deps.worker ?? 0;
   const shared = deps.shared ?? createSharedBuffers(1);
@@ -214,6 +222,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       await Promise.all(pending);
       await closed;
       await stores.closeAll();
+      unsubscribe(MAILDIRSIZE_REFUSED_CHANNEL, refusedMaildirsize);
     },
   };
 }

@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { measureUsage, readMaildirSize } from '../../src/maildrop/maildirsize';
+import { readMaildirSize } from '../../src/maildrop/maildirsize';
+import { measureUsage } from '../../src/maildrop/quota-usage';
 import { parseMaildirName } from '../../src/maildrop/name';
 import { fixture } from '../helpers/fixture';
 import type { Pop3Client } from '../helpers/pop3-client';
