@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { hashPassword } from '../accounts/passwords/generate';
 import { closeCryptPool } from '../accounts/passwords/crypt-pool';
-import { parseSchemeName, SCHEMES } from '../accounts/passwords/scheme-names';
+import { parseSchemeName, SCHEMES } from '../config/password-schemes';
 import { OperatorError } from '../config/operator-error';
 import { passwordFromStdin, passwordFromTerminal } from './read-password';
 

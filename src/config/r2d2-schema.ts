@@ -8,7 +8,7 @@ import { deliverSchema, toDeliverConfig } from './deliver-schema';
 import { queryFormatCheck } from './query-format-check';
 import type { Config, DatabaseConfig, ListenerConfig, LogConfig, TlsConfig } from './types';
 import { FACILITY_NAMES } from './syslog-facility';
-import { checkRehashQueryFormat, passwordsSchema, toPasswordsConfig } from '../accounts/passwords/passwords-config';
+import { checkRehashQueryFormat, passwordsSchema, toPasswordsConfig } from './passwords-schema';
 import { readSecretFile } from './secret-file';
 
 /** setTimeout's ceiling (2^31 - 1 ms), in whole seconds: longer timers would fire at once. */

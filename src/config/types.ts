@@ -2,7 +2,7 @@
 // Read once from a personality's c11n (src/config/load.ts); nothing else reads files or env.
 
 import type { Facility } from './syslog-facility';
-import type { SchemeName, SchemeSpec } from '../accounts/passwords/scheme-names';
+import type { SchemeName, SchemeSpec } from './password-schemes';
 
 export type TlsMode = 'none' | 'stls' | 'implicit';
 

@@ -1,7 +1,7 @@
 // The one-pass digest schemes (Dovecot's SHA*, SSHA*, PLAIN-MD5, PLAIN): microseconds of
 // work, so they run inline. Values are base64 unless the scheme or a .HEX suffix says hex.
 import { createHash, randomBytes } from 'node:crypto';
-import { DEFAULT_ENCODING, type Encoding, type SchemeName } from './scheme-names';
+import { DEFAULT_ENCODING, type Encoding, type SchemeName } from '../../config/password-schemes';
 import { constantTimeEqual, MalformedHash } from './equal';
 
 type Algorithm = 'md5' | 'sha1' | 'sha256' | 'sha512';

@@ -1,7 +1,7 @@
 // New hashes in `{SCHEME}` form (`r2d2 pw`, rehash_to), with the costs slow-schemes.ts sets.
 import { generateDigest, isDigestScheme } from './digest-schemes';
 import { generatePbkdf2 } from './pbkdf2';
-import { schemeLabel, type SchemeSpec } from './scheme-names';
+import { schemeLabel, type SchemeSpec } from '../../config/password-schemes';
 import { generateSlow, isSlowScheme } from './slow-schemes';
 
 export async function hashPassword(spec: SchemeSpec, password: string): Promise<string> {

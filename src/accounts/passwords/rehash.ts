@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { LoginRequest } from '../accounts';
 import { bindParams, compileQuery, type CompiledQuery } from '../query-format';
 import { hashPassword } from './generate';
-import type { SchemeName } from './scheme-names';
+import type { SchemeName } from '../../config/password-schemes';
 import type { StoredHash } from './stored-hash';
 import { needsRehash } from './verify';
 

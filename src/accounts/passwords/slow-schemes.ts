@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { randomSalt } from './crypt-base64';
 import { cryptInPool } from './crypt-pool';
 import { constantTimeEqual, MalformedHash } from './equal';
-import type { SchemeName } from './scheme-names';
+import type { SchemeName } from '../../config/password-schemes';
 import { SHA_CRYPT_DEFAULT_ROUNDS } from './sha-crypt';
 
 const ARGON2 = /^\$argon2(id|i)\$(?:v=(16|19)\$)?m=([0-9]{1,8}),t=([0-9]{1,6}),p=([0-9]{1,3})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$/;

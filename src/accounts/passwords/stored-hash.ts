@@ -1,6 +1,6 @@
 // A stored password value, as PostfixAdmin and Dovecot write them, read into its scheme:
 // `{SCHEME}body`, a bare crypt string `$id$...`, or a bare value in passwords.default_scheme.
-import { parseSchemeName, type Encoding, type SchemeName, type SchemeSpec } from './scheme-names';
+import { parseSchemeName, type Encoding, type SchemeName, type SchemeSpec } from '../../config/password-schemes';
 
 export interface StoredHash {
   readonly scheme: SchemeName;

@@ -2,7 +2,7 @@
 import { isDigestScheme, verifyDigest } from './digest-schemes';
 import { MalformedHash } from './equal';
 import { verifyPbkdf2 } from './pbkdf2';
-import { WEAK_SCHEMES, type SchemeName, type SchemeSpec } from './scheme-names';
+import { WEAK_SCHEMES, type SchemeName, type SchemeSpec } from '../../config/password-schemes';
 import { hasWeakerCost, isSlowScheme, verifySlow } from './slow-schemes';
 import { parseStoredHash, type StoredHash } from './stored-hash';
 

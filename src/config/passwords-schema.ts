@@ -1,10 +1,10 @@
 // The `passwords { ... }` section and rehash_query_format_string: how r2d2 verifies a
 // `password` column the maildrop query returns. Plugged into src/config/r2d2-schema.ts.
-import { C11nError, type Pos } from '../../config/errors';
-import { bool, section, str, where } from '../../config/schema';
-import type { PasswordsConfig } from '../../config/types';
-import { selectsPasswordColumn } from '../query-columns';
-import { parseSchemeName, REHASH_TARGETS, SCHEMES } from './scheme-names';
+import { C11nError, type Pos } from './errors';
+import { bool, section, str, where } from './schema';
+import type { PasswordsConfig } from './types';
+import { selectsPasswordColumn } from './query-columns';
+import { parseSchemeName, REHASH_TARGETS, SCHEMES } from './password-schemes';
 
 const checkScheme = (name: string): string | undefined =>
   parseSchemeName(name) === undefined ? `must be a password scheme (${SCHEMES.join(', ')}, or SHA256.HEX, SHA512.HEX ...), got ${JSON.stringify(name)}` : undefined;
