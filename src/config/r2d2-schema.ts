@@ -6,7 +6,7 @@ import { bool, int, oneOf, readDocument, section, str, titled, where } from './s
 import type { Section } from './ast';
 import { deliverSchema, toDeliverConfig } from './deliver-schema';
 import { queryFormatCheck } from './query-format-check';
-import type { Config, DatabaseConfig, ListenerConfig, LogConfig, TlsConfig } from './types';
+import type { Config, DatabaseConfig, ListenerConfig, TlsConfig } from './types';
 import { logSchema, toLog } from './log-schema';
 import { checkRehashQueryFormat, passwordsSchema, toPasswordsConfig } from './passwords-schema';
 import { readSecretFile } from './secret-file';
