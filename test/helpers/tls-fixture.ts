@@ -1,6 +1,8 @@
 import type { Test } from 'tap';
 import { makeCertificates, type CertificateSet } from './certificates';
 import { fixture, type Fixture } from './fixture';
+import { MailRoot } from './maildir';
+import { TestDatabase } from './mariadb';
 import type { TestServerOptions } from './test-server';
 
 export interface TlsFixture extends Fixture {
@@ -25,4 +27,23 @@ listen "pop3s" { address = "127.0.0.1"  port = 0  tls = implicit  ${files}  hand
 `;
   const f = await fixture(t, { listeners, ...options });
   return { ...f, certs, stlsPort: f.server.portOf('stls'), implicitPort: f.server.portOf('pop3s') };
+}
+
+/** A database, a mail root and certificates for a spawned server's TLS test; all removed at teardown. */
+export interface SpawnedTlsParts {
+  readonly db: TestDatabase;
+  readonly mail: MailRoot;
+  readonly certs: CertificateSet;
+}
+
+export async function spawnedTlsParts(t: Test): Promise<SpawnedTlsParts> {
+  const db = await TestDatabase.create();
+  const mail = new MailRoot();
+  const certs = makeCertificates();
+  t.teardown(async () => {
+    await db.drop();
+    mail.remove();
+    certs.remove();
+  });
+  return { db, mail, certs };
 }

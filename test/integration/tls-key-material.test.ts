@@ -9,9 +9,10 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { makeCertificates } from '../helpers/certificates';
 import { LineSocket } from '../helpers/line-socket';
-import { MAILBOX_QUERY, TestDatabase } from '../helpers/mariadb';
-import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
+import { MAILBOX_QUERY } from '../helpers/mariadb';
+import { putMessage, sampleMessage } from '../helpers/maildir';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
+import { spawnedTlsParts } from '../helpers/tls-fixture';
 
 const R2D2 = join(__dirname, '../../../bin/r2d2');
 const NOBODY = 65534;
@@ -23,14 +24,7 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 t.test('sessions as nobody serve implicit TLS with a root-only private key', async (t) => {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  const certs = makeCertificates();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-    certs.remove();
-  });
+  const { db, mail, certs } = await spawnedTlsParts(t);
   chmodSync(certs.key, 0o600);
   const key = statSync(certs.key);
   t.equal(key.uid, 0, 'the key belongs to root');

@@ -5,25 +5,16 @@ import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeCertificates, type CertificateSet } from '../helpers/certificates';
+import type { CertificateSet } from '../helpers/certificates';
 import { TestDatabase } from '../helpers/mariadb';
 import { MailRoot } from '../helpers/maildir';
 import { SClient } from '../helpers/s-client';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
+import { spawnedTlsParts } from '../helpers/tls-fixture';
 
 const VERSIONS = ['-tls1_2', '-tls1_3'] as const;
 
-async function setup(t: Test): Promise<{ db: TestDatabase; mail: MailRoot; certs: CertificateSet }> {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  const certs = makeCertificates();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-    certs.remove();
-  });
-  return { db, mail, certs };
-}
+const setup = spawnedTlsParts;
 
 function start(t: Test, s: { db: TestDatabase; mail: MailRoot; certs: CertificateSet }, extra = ''): Promise<SpawnedServer> {
   const pop3s = `listen "pop3s" { address = "127.0.0.1"  port = 0  tls = implicit  certificate = "${s.certs.cert}"  private_key = "${s.certs.key}" }`;
