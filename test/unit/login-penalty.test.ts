@@ -32,16 +32,19 @@ t.test('per-address slots are taken atomically across threads: never more than t
     const { workerData, parentPort } = require('node:worker_threads');
     const { PerWorkerCounts } = require(workerData.module);
     const table = new PerWorkerCounts(workerData.buffer, 4);
+    // cells[0]: sessions admitted and not yet gone; cells[1]: the most seen at once. (The table's
+    // own count may pass the limit for an instant: an adder that is over takes its one back.)
     const cells = new Int32Array(workerData.peak);
     for (let i = 0; i < 20000; i++) {
       if (table.tryAdd('192.0.2.1', workerData.slot, ${max})) {
-        const now = table.count('192.0.2.1');
-        if (now > Atomics.load(cells, 0)) Atomics.store(cells, 0, now);
+        const now = Atomics.add(cells, 0, 1) + 1;
+        if (now > Atomics.load(cells, 1)) Atomics.store(cells, 1, now);
+        Atomics.sub(cells, 0, 1);
         table.remove('192.0.2.1', workerData.slot);
       }
     }
     parentPort.postMessage('done');`;
-  const peak = new SharedArrayBuffer(4);
+  const peak = new SharedArrayBuffer(8);
   const module = require.resolve('../../src/server/shared-tables');
   await Promise.all(
     [0, 1, 2, 3].map(
@@ -53,5 +56,6 @@ t.test('per-address slots are taken atomically across threads: never more than t
         }),
     ),
   );
-  t.ok(new Int32Array(peak)[0]! <= max, `peak ${new Int32Array(peak)[0]} of ${max}`);
+  const most = new Int32Array(peak)[1] ?? 0;
+  t.ok(most >= 1 && most <= max, `at most ${max} admitted at once (${most})`);
 });
