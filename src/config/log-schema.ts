@@ -1,12 +1,8 @@
 // The c11n `log { }` section (syslog, UDP collector or stdout) and how it becomes a LogConfig.
-import path from 'node:path';
-import { C11nError, type Pos } from './errors';
-import { bool, oneOf, section, str, where } from './schema';
+import { C11nError } from './errors';
+import { absolutePath, bool, here, oneOf, section, str } from './schema';
 import { FACILITY_NAMES } from './syslog-facility';
 import type { LogConfig } from './types';
-
-const absolute = (p: string): string | undefined =>
-  path.isAbsolute(p) ? undefined : `must be an absolute path, got ${JSON.stringify(p)}`;
 
 export function checkHostPort(text: string): string | undefined {
   return parseHostPort(text) === undefined ? `must be "host:port" (or "[ipv6]:port") with a port from 1 to 65535, got ${JSON.stringify(text)}` : undefined;
@@ -25,7 +21,7 @@ export const logSchema = section({
   level: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   format: oneOf(['rfc3164', 'rfc5424']).default('rfc3164'),
   facility: oneOf(FACILITY_NAMES).default('mail'),
-  syslog_socket: str().check(absolute).default('/dev/log'),
+  syslog_socket: str().check(absolutePath).default('/dev/log'),
   udp_address: str().check(checkHostPort),
   // ServerKit's names for the same thing: bypass_libc_syslog = true + libc_syslog_bypass_address.
   libc_syslog_bypass_address: str().check(checkHostPort),
@@ -59,10 +55,4 @@ export function toLog(log: LogDoc): LogConfig {
     syslogSocket: log.syslog_socket,
     udpAddress: destination === 'udp' && address !== undefined ? parseHostPort(address) : undefined,
   };
-}
-
-function here(section: object, key?: string): Pos {
-  const at = where(section, key) ?? where(section);
-  if (at === undefined) throw new Error('c11n: no position recorded for a schema section');
-  return at;
 }

@@ -1,8 +1,8 @@
 // What an r2d2 personality's c11n may say (snake_case keys), and how it becomes a Config.
 // To add a key: declare it in the section below, then map it in toConfig (and types.ts).
 import path from 'node:path';
-import { C11nError, type Pos } from './errors';
-import { bool, int, oneOf, readDocument, section, str, titled, where } from './schema';
+import { C11nError } from './errors';
+import { absolutePath, bool, here, int, oneOf, readDocument, section, str, titled, where } from './schema';
 import type { Section } from './ast';
 import { deliverSchema, toDeliverConfig } from './deliver-schema';
 import { queryFormatCheck } from './query-format-check';
@@ -15,9 +15,6 @@ import { readSecretFile } from './secret-file';
 const MAX_TIMER_SECONDS = 2_147_483;
 
 const port = () => int({ min: 1, max: 65535 });
-
-const absolute = (p: string): string | undefined =>
-  path.isAbsolute(p) ? undefined : `must be an absolute path, got ${JSON.stringify(p)}`;
 
 const notEmpty = (s: string): string | undefined => (s === '' ? 'must not be empty' : undefined);
 
@@ -94,7 +91,7 @@ export const r2d2Schema = section({
   blocking_file_io: bool().default(true),
   sync_read_max: int({ min: 0, max: 64 * 1024 * 1024 }).default(128 * 1024),
   idle_timeout: int({ min: 1, max: MAX_TIMER_SECONDS }).default(600),
-  maildir_root: str().check(absolute),
+  maildir_root: str().check(absolutePath),
   maildrop_query_format_string: str().check(checkQueryFormat).required(),
   passwords: passwordsSchema,
   rehash_query_format_string: str().check(checkRehashQueryFormat),
@@ -245,10 +242,4 @@ function chooseAccountsDatabase(doc: R2d2Document, databases: readonly DatabaseC
     throw C11nError.at(here(doc, 'accounts_database'), `"accounts_database" names no database section: ${JSON.stringify(chosen)} (known: ${names})`);
   }
   return found;
-}
-
-function here(section: object, key?: string): Pos {
-  const at = where(section, key) ?? where(section);
-  if (at === undefined) throw new Error('c11n: no position recorded for a schema section');
-  return at;
 }

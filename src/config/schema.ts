@@ -1,3 +1,4 @@
+import path from 'node:path';
 // A small schema DSL: declares what a c11n section may hold, validates an AST against it and
 // returns plain typed data (types inferred from the schema). Every error is a C11nError at
 // the offending entry: unknown and duplicate keys at the key, bad values at the value.
@@ -56,6 +57,17 @@ export function where(section: object, key?: string): Pos | undefined {
   const place = places.get(section);
   return key === undefined ? place?.at : place?.keys.get(key);
 }
+
+/** Where `key` was set in a section (or the section itself): for errors found after reading. */
+export function here(section: object, key?: string): Pos {
+  const at = where(section, key) ?? where(section);
+  if (at === undefined) throw new Error('c11n: no position recorded for a schema section');
+  return at;
+}
+
+/** A check for keys that name a file by its absolute path. */
+export const absolutePath = (p: string): string | undefined =>
+  path.isAbsolute(p) ? undefined : `must be an absolute path, got ${JSON.stringify(p)}`;
 
 export function readDocument<T>(schema: SectionSpec<T>, root: Section): T {
   return schema.body(root, undefined);

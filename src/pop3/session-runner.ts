@@ -54,8 +54,8 @@ export class SessionRunner {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     // Activity is a complete command or a reply making progress, not any byte: a client
     // trickling a byte a minute, or never finishing a line, is idle.
-    this.idle = options.clock.timer(options.idleTimeoutMs, () => this.onTimeout('autologout: idle for too long'));
-    this.login = options.clock.timer(options.loginTimeoutMs, () => this.onTimeout('autologout: no login in time'));
+    this.idle = options.clock.timer(options.idleTimeoutMs, () => this.onTimeout('autologout: idle for too long', true));
+    this.login = options.clock.timer(options.loginTimeoutMs, () => this.onTimeout('autologout: no login in time', false));
   }
 
   /** Sends the greeting; resolves when the session has ended and been logged. */
@@ -88,10 +88,10 @@ export class SessionRunner {
     this.announce('[SYS/TEMP] server shutting down', 'server shutdown');
   }
 
-  private onTimeout(text: string): void {
+  private onTimeout(text: string, idle: boolean): void {
     if (this.closing !== undefined) return;
-    // A timeout mid-reply means the client has not taken a byte for that long: nobody would read a notice.
-    if (this.streaming && text.includes('idle')) {
+    // Idle mid-reply means the client has not taken a byte for that long: nobody would read a notice.
+    if (this.streaming && idle) {
       this.closing = 'timeout';
       this.wire.destroy(false);
       return;
