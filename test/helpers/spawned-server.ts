@@ -6,6 +6,7 @@ import type { Test } from 'tap';
 import { MAILBOX_QUERY, MARIADB } from './mariadb';
 
 const R2D2 = join(__dirname, '../../../bin/r2d2');
+const STARTUP_TIMEOUT_MS = 60_000;
 
 /** A real `r2d2 serve` process (supervisor, engine, worker threads) on a personality of its own. */
 export class SpawnedServer {
@@ -36,7 +37,9 @@ export class SpawnedServer {
       }
       rmSync(dir, { recursive: true, force: true });
     });
-    await server.waitFor(/engine ready/);
+    // Generous: on a 2-core CI machine running two test files at once, a start has once taken
+    // over 15 s (three processes, two worker threads, every module loaded cold).
+    await server.waitFor(/engine ready/, STARTUP_TIMEOUT_MS);
     return server;
   }
 
