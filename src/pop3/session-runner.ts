@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, Timer } from './clock';
 import { LineReader } from './line-reader';
-import { MAX_QUEUED_LINES } from './limits';
+import { MAX_COMMAND_LINE_OCTETS, MAX_QUEUED_LINES, MAX_SASL_RESPONSE_OCTETS } from './limits';
 import { messageChunks } from './message-reply';
 import { encodeReply, statusLine, type Reply } from './replies';
 import type { Pop3Session } from './session';
@@ -29,7 +29,7 @@ const FLUSH_LIMIT_OCTETS = 64 * 1024;
  * inside a multi-line reply: it follows the reply in flight.
  */
 export class SessionRunner {
-  private reader = new LineReader();
+  private reader = new LineReader(() => this.lineLimit());
   private running = false;
   private closing: CloseReason | undefined;
   /** An -ERR to send once the multi-line reply in flight is written. */
@@ -177,13 +177,18 @@ export class SessionRunner {
    * never executed (the CVE-2011-0411 class); the session then starts over in AUTHORIZATION.
    */
   private async upgrade(): Promise<void> {
-    this.reader = new LineReader();
+    this.reader = new LineReader(() => this.lineLimit());
     if (!(await this.wire.startTls())) {
       this.stop('peer closed');
       return;
     }
     this.session.restartAfterTls();
     this.log.info({ tls: this.wire.tls }, 'tls started');
+  }
+
+  /** RFC 5034 §4: only the line answering a "+ " may be a long SASL response; lines queued behind it are commands. */
+  private lineLimit(): number {
+    return this.session.awaitingSaslResponse && this.reader.queued === 0 ? MAX_SASL_RESPONSE_OCTETS : MAX_COMMAND_LINE_OCTETS;
   }
 
   private stop(reason: CloseReason): void {

@@ -43,7 +43,7 @@ t.test('AUTH failures: wrong password, another authzid, cancel, bad base64, unkn
   t.same(await c.cmd('AUTH PLAIN !!notbase64'), { ok: false, text: 'invalid base64 in the SASL response' });
   t.same(await c.cmd(`AUTH PLAIN ${Buffer.from('no-nuls').toString('base64')}`), { ok: false, text: 'malformed PLAIN response' });
   t.same(await c.cmd('AUTH CRAM-MD5'), { ok: false, text: 'unsupported SASL mechanism' });
-  t.same(await c.cmd('AUTH'), { ok: false, text: 'AUTH needs a mechanism (see CAPA: SASL PLAIN)' });
+  t.same(await c.cmd('AUTH'), { ok: false, text: 'AUTH needs a mechanism (see CAPA: SASL PLAIN LOGIN)' });
   t.ok((await c.cmd(`AUTH PLAIN ${plain('', 'alice@example.com', 'sécret pw')}`)).ok, 'the session went on to a good login');
   t.same(await c.cmd('AUTH PLAIN x'), { ok: false, text: 'AUTH is not valid in this state' });
   t.notMatch(f.server.lines.join('\n'), /sécret|c8OpY3JldA/, 'neither the password nor its base64 is logged');
