@@ -102,12 +102,12 @@ export function xoauth2(user: string, token: string): string {
   return Buffer.from(`user=${user}\x01auth=Bearer ${token}\x01\x01`).toString('base64');
 }
 
-/** The c11n oauth2 section the tests use, with `more` keys added. */
-export function oauth2Section(more: string): string {
+/** The c11n oauth2 section the tests use, with `more` keys added; the query reads the example `mailbox` table. */
+export function oauth2Section(more: string, query = 'SELECT maildir FROM mailbox WHERE username = %u AND active = 1'): string {
   return `oauth2 {
   issuer = "${ISSUER}"
   audience = {${AUDIENCES.map((a) => `"${a}"`).join(', ')}}
-  maildrop_query_format_string = "SELECT maildir FROM mailbox WHERE username = %u AND active = 1"
+  maildrop_query_format_string = "${query}"
   ${more}
 }`;
 }

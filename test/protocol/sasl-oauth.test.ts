@@ -23,9 +23,12 @@ import { run } from '../helpers/run';
 const ALICE = 'alice@example.com';
 const NOW = () => Math.floor(Date.now() / 1000);
 
+// One set of keys for the file: openssl's RSA key generation is the slow part.
+const sharedKeys = makeTokenKeys();
+t.teardown(() => sharedKeys.remove());
+
 async function setup(t: Test): Promise<{ f: Fixture; keys: TokenKeys }> {
-  const keys = makeTokenKeys();
-  t.teardown(() => keys.remove());
+  const keys = sharedKeys;
   const f = await fixture(t, { extra: oauth2Section(`jwks = "${keys.jwksFile}"`) });
   const md = f.mail.maildir('alice');
   putMessage(md, sampleMessage(1));
