@@ -108,3 +108,13 @@ t.test('a JWKS file with anything but public signature keys is refused', async (
     t.equal(failure(() => config(`oauth2 { jwks = bad.json  issuer = i  audience = a  ${QUERY} }`)), `c11n:4:17: "jwks": ${join(dir, 'bad.json')} ${reason}`, reason);
   }
 });
+
+t.test('the example module personality/modules/oauth2.c11n loads', async (t) => {
+  const personality = join(__dirname, '../../../personality');
+  const c = parseConfigText(`${HEAD}include("modules/oauth2.c11n")`, personality, {}, 1);
+  t.same(c.oauth2?.jwks, { kind: 'url', url: 'https://sso.example.com/realms/mail/protocol/openid-connect/certs' });
+  t.equal(c.oauth2?.issuer, 'https://sso.example.com/realms/mail');
+  t.same(c.oauth2?.audiences, ['pop3']);
+  t.equal(c.oauth2?.usernameClaim, 'email');
+  t.equal(c.oauth2?.introspection, undefined);
+});
