@@ -35,6 +35,8 @@ export class SessionRunner {
   /** An -ERR to send once the multi-line reply in flight is written. */
   private notice: string | undefined;
   private streaming = false;
+  /** A line is being handled: what arrives meanwhile was sent before its reply (so is no SASL response). */
+  private handling = false;
   private delays = 0;
   private finished = false;
   /** The client closed its side; lines it sent before are still answered (a pipelined QUIT counts). */
@@ -119,7 +121,8 @@ export class SessionRunner {
       for (let event = this.reader.next(); event !== undefined && this.closing === undefined; event = this.reader.next()) {
         if (this.reader.queued <= MAX_QUEUED_LINES / 2) this.wire.resume();
         this.idle.refresh();
-        const step = await this.session.handle(event);
+        this.handling = true;
+        const step = await this.session.handle(event).finally(() => (this.handling = false));
         if (this.login !== undefined && this.session.state.kind !== 'AUTHORIZATION') {
           this.login.cancel();
           this.login = undefined;
@@ -186,9 +189,13 @@ export class SessionRunner {
     this.log.info({ tls: this.wire.tls }, 'tls started');
   }
 
-  /** RFC 5034 §4: only the line answering a "+ " may be a long SASL response; lines queued behind it are commands. */
+  /**
+   * RFC 5034 §4: only the line answering a "+ " the client has seen may be a long SASL response;
+   * lines queued behind it, or sent while a line is handled, are commands.
+   */
   private lineLimit(): number {
-    return this.session.awaitingSaslResponse && this.reader.queued === 0 ? MAX_SASL_RESPONSE_OCTETS : MAX_COMMAND_LINE_OCTETS;
+    const answering = this.session.awaitingSaslResponse && !this.handling && this.reader.queued === 0;
+    return answering ? MAX_SASL_RESPONSE_OCTETS : MAX_COMMAND_LINE_OCTETS;
   }
 
   private stop(reason: CloseReason): void {

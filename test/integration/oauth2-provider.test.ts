@@ -3,15 +3,17 @@
 // is fetched, but a second unknown kid within a minute is not; opaque tokens go to the RFC 7662
 // introspection endpoint with the client credentials from a secret file.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { makeCertificates } from '../helpers/certificates';
 import { fixture, type Fixture } from '../helpers/fixture';
-import { putMessage, sampleMessage } from '../helpers/maildir';
+import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
+import { MAILBOX_QUERY, MARIADB, TestDatabase } from '../helpers/mariadb';
 import { AUDIENCE, claimsFor, ISSUER, jwksOf, makeTokenKeys, oauth2Section, oauthBearer, opensslKey, sign, xoauth2, type TokenKeys } from '../helpers/oauth2';
 import { CLIENT_ID, CLIENT_SECRET, INTROSPECTION_PATH, JWKS_PATH, TestProvider } from '../helpers/oauth2-provider';
-import type { Pop3Client } from '../helpers/pop3-client';
+import { Pop3Client } from '../helpers/pop3-client';
+import { SpawnedServer } from '../helpers/spawned-server';
 
 const ALICE = 'alice@example.com';
 
@@ -50,7 +52,7 @@ async function setup(t: Test, keys: (provider: TestProvider, secretFile: string)
 
 /** One login attempt on a new connection: '+OK ...' or the decoded error challenge's status. */
 async function attempt(f: Fixture, response: string, initial = false): Promise<string> {
-  const c: Pop3Client = await f.client();
+  const c = await f.client();
   try {
     if (initial) c.send(`AUTH OAUTHBEARER ${response}\r\n`);
     else {
@@ -115,7 +117,7 @@ t.test('a provider whose certificate does not chain to jwks_ca is not trusted', 
   t.equal(provider.jwksRequests, 0, 'no key was taken from an untrusted server');
 });
 
-t.test('RFC 7662 introspection for opaque tokens: active, inactive, expired, another audience, wrong client secret', async (t) => {
+t.test('RFC 7662 introspection for opaque tokens: active, inactive, expired, another audience, another user', async (t) => {
   const { f, provider } = await setup(
     t,
     (p, secret) => `introspection_url = "${p.url(INTROSPECTION_PATH)}"\n  introspection_client_id = "${CLIENT_ID}"\n  introspection_client_secret_file = "${secret}"`,
@@ -150,4 +152,70 @@ t.test('introspection with a wrong client secret: the provider refuses r2d2, so 
   provider.opaque.set('good-opaque-token', { active: true, iss: ISSUER, aud: AUDIENCE, email: ALICE });
   t.equal(await attempt(f, oauthBearer(ALICE, 'good-opaque-token')), '-ERR [SYS/TEMP] the token cannot be checked now, try again later');
   await f.server.waitForLine(/token cannot be checked now mechanism="OAUTHBEARER" reason="introspection: localhost:\d+: HTTP 401"/);
+});
+
+t.test('a spawned r2d2 (supervisor, engine, worker threads): token logins in the workers; SIGHUP applies a changed oauth2 section', async (t) => {
+  const provider = await TestProvider.start(certs);
+  t.teardown(() => provider.close());
+  provider.jwks = jwksOf(tokenKeys.ec);
+  const db = await TestDatabase.create();
+  const mail = new MailRoot();
+  t.teardown(async () => {
+    await db.drop();
+    mail.remove();
+  });
+  const md = mail.maildir('alice');
+  putMessage(md, sampleMessage(1));
+  await db.addUser(ALICE, 'alice pw', md);
+  const secretFile = join(tokenKeys.dir, 'spawned-secret');
+  writeFileSync(secretFile, `${CLIENT_SECRET}\n`, { mode: 0o600 });
+  const c11n = (audience: string): string => `
+executes_as_root = yes
+threads = 2
+maildir_root = "${mail.path}"
+maildrop_query_format_string = "${MAILBOX_QUERY}"
+listen "pop3" { address = "127.0.0.1"  port = 0 }
+database "accounts" { host = "${MARIADB.host}"  port = ${MARIADB.port}  user = "${MARIADB.user}"  password = "${MARIADB.password}"  database = "${db.name}"  pool_size = 2 }
+limits { auth_failure_delay_ms = 0 }
+oauth2 {
+  jwks = "${provider.url(JWKS_PATH)}"
+  jwks_ca = "${certs.ca}"
+  issuer = "${ISSUER}"
+  audience = "${audience}"
+  introspection_url = "${provider.url(INTROSPECTION_PATH)}"
+  introspection_client_id = "${CLIENT_ID}"
+  introspection_client_secret_file = "${secretFile}"
+  maildrop_query_format_string = "SELECT maildir FROM mailbox WHERE username = %u AND active = 1"
+}
+`;
+  const server = await SpawnedServer.start(t, c11n(AUDIENCE));
+  const login = async (response: string): Promise<string> => {
+    const { client } = await Pop3Client.greeted(server.port());
+    try {
+      client.send('AUTH OAUTHBEARER\r\n');
+      await client.readLine();
+      client.send(`${response}\r\n`);
+      const line = await client.readLine();
+      if (line.startsWith('+ ')) return `-ERR ${(await client.cmd('AQ==')).text}`;
+      if (line.startsWith('+OK')) await client.cmd('QUIT');
+      return line;
+    } finally {
+      client.destroy();
+    }
+  };
+  const token = await sign(tokenKeys.ec, claimsFor(ALICE));
+  // Several logins, so that both worker threads take some.
+  for (let i = 0; i < 4; i++) t.match(await login(oauthBearer(ALICE, token)), /^\+OK alice@example.com has 1 message/, `JWT login ${i + 1}`);
+  provider.opaque.set('opaque-1', { active: true, iss: ISSUER, aud: AUDIENCE, email: ALICE });
+  t.match(await login(oauthBearer(ALICE, 'opaque-1')), /^\+OK alice@example.com/, 'an opaque token by introspection (the secret file reached the workers)');
+  t.ok(provider.jwksRequests >= 1 && provider.jwksRequests <= 2, `each worker thread fetched the keys at most once (${provider.jwksRequests})`);
+  t.notOk(server.text.includes(token.slice(-30)) || server.text.includes(CLIENT_SECRET), 'neither token nor secret in the log');
+  t.notOk(readFileSync(`/proc/${server.enginePid()}/environ`, 'latin1').includes(CLIENT_SECRET), 'the client secret is in no environment');
+
+  writeFileSync(join(server.dir, 'c11n'), c11n('another-audience'));
+  server.child.kill('SIGHUP');
+  await server.waitFor(/SIGHUP: configuration reloaded/);
+  t.equal(await login(oauthBearer(ALICE, token)), '-ERR [AUTH] Authentication failed', 'the token\'s audience is no longer accepted');
+  await server.waitFor(/token refused user="alice@example.com" mechanism="OAUTHBEARER" reason="wrong audience"/);
+  t.match(await login(oauthBearer(ALICE, await sign(tokenKeys.ec, claimsFor(ALICE, { aud: 'another-audience' })))), /^\+OK alice@example.com/, 'the new one is');
 });

@@ -73,6 +73,14 @@ t.test('SASL responses may be 16 KB; commands, and lines queued behind a respons
     await c.exchange(`${base64(400)}\r\nUSER ${'x'.repeat(300)}\r\n`, /long\r\n$/),
     `-ERR malformed PLAIN response${CRLF}-ERR command line too long${CRLF}`,
   );
+  // Sent while the name is being handled, before the password prompt: a command line again.
+  c.send('AUTH LOGIN\r\n');
+  await c.wire.until(/\+ VXNlcm5hbWU6\r\n$/);
+  c.wire.take();
+  c.send(`${Buffer.from('erin@example.com').toString('base64')}\r\n`);
+  c.send(`${base64(400)}\r\n`);
+  await c.wire.until(/long\r\n$/);
+  t.equal(c.wire.take(), `+ UGFzc3dvcmQ6${CRLF}-ERR SASL response too long${CRLF}`);
   // A response pipelined with its AUTH, before "+ ", is judged as a command line (RFC 5034 §4: wait for "+ ").
   t.equal(
     await c.exchange(`AUTH OAUTHBEARER\r\n${base64(400)}\r\n`, /long\r\n$/),
