@@ -28,7 +28,8 @@ export function httpsJson(request: HttpsJsonRequest): Promise<unknown> {
       request.url,
       {
         method: request.method ?? 'GET',
-        headers: { accept: 'application/json', ...request.headers },
+        // A length rather than chunked encoding: some providers' proxies refuse a chunked POST.
+        headers: { accept: 'application/json', ...request.headers, ...(request.body !== undefined ? { 'content-length': String(Buffer.byteLength(request.body)) } : {}) },
         ...(request.ca !== undefined ? { ca: request.ca } : {}),
       },
       (res) => {
