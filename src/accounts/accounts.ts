@@ -25,11 +25,38 @@ export type LoginResult =
   /** The store answered, but with something r2d2 must not serve; `reason` is for the log only. */
   | { readonly kind: 'refused'; readonly reason: string };
 
+/** A login with an OAuth2 bearer token (SASL OAUTHBEARER, XOAUTH2). */
+export interface TokenLoginRequest {
+  readonly token: string;
+  /** The user the client named (OAUTHBEARER's authzid, XOAUTH2's user=): it must be the token's. */
+  readonly user: string | undefined;
+  readonly peer: string;
+}
+
+export type TokenLoginResult =
+  /** `user`: the token's user (the configured claim), the name the session logs and answers with. */
+  | { readonly kind: 'ok'; readonly user: string; readonly maildir: string; readonly account: string }
+  /** Not accepted: a bad token, another user's, or no account for its user. `reason` is for the log. */
+  | { readonly kind: 'invalid'; readonly reason: string; readonly user: string | undefined }
+  /** The store answered with something r2d2 must not serve (as LoginResult's refused). */
+  | { readonly kind: 'refused'; readonly user: string; readonly reason: string }
+  /** The provider's keys or introspection endpoint cannot be reached: try again later. */
+  | { readonly kind: 'unavailable'; readonly reason: string };
+
+/** Token logins, when the personality has an `oauth2` section. */
+export interface TokenLogins {
+  authenticate(request: TokenLoginRequest): Promise<TokenLoginResult>;
+  /** The scopes a token needs, for RFC 7628's failure challenge (empty: none named). */
+  readonly scopes: readonly string[];
+}
+
 /**
  * The account store. Thrown errors mean "cannot answer now" (database down): the session
  * answers [SYS/TEMP] and the next login tries again.
  */
 export interface Accounts {
   authenticate(request: LoginRequest): Promise<LoginResult>;
+  /** OAuth2 token logins; undefined when none are configured (then CAPA offers no OAuth mechanism). */
+  readonly tokens?: TokenLogins | undefined;
   close(): Promise<void>;
 }

@@ -3,7 +3,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/types';
 import { openLog, type LogHandle } from '../log/logger';
-import type { LoginRequest, LoginResult } from './accounts';
+import type { LoginRequest, LoginResult, TokenLogins } from './accounts';
+import { columnText, maildirFromRows } from './maildir-path';
+import { OAuth2Logins } from './oauth2/token-logins';
 import { loginFromRows } from './password-login';
 import { Rehasher, type RunUpdate } from './passwords/rehash';
 import { compileQuery, type CompiledQuery } from './query-format';
@@ -34,6 +36,23 @@ export class LoginRules {
       log: () => this.logger(),
       decoy: this.decoy,
     });
+  }
+
+  /**
+   * Token logins (the `oauth2` section) over `run`, the store's way to run a query; undefined
+   * without the section. Their query is the section's own: one row, the maildir of %u.
+   */
+  tokenLogins(run: (query: CompiledQuery, request: LoginRequest) => Promise<readonly unknown[] | undefined>): TokenLogins | undefined {
+    const oauth2 = this.config.oauth2;
+    if (oauth2 === undefined) return undefined;
+    const query = compileQuery(oauth2.maildropQuery);
+    const find = async (user: string, peer: string): Promise<LoginResult> => {
+      const rows = await run(query, { user, password: '', peer });
+      if (rows === undefined) return { kind: 'refused', reason: 'oauth2 query is not a SELECT' };
+      const result = maildirFromRows(rows, this.config.maildirRoot);
+      return result.kind === 'ok' ? { ...result, account: columnText(rows[0], 'username') ?? user } : result;
+    };
+    return new OAuth2Logins(oauth2, find, () => this.logger());
   }
 
   /** Lets rewrites under way finish (the store closes its connections after). */

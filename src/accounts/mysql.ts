@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { createPool, type Pool } from 'mysql2/promise';
 import type { Config } from '../config/types';
-import type { Accounts, LoginRequest, LoginResult } from './accounts';
+import type { Accounts, LoginRequest, LoginResult, TokenLogins } from './accounts';
 import { LoginRules } from './login-rules';
 import { mysqlConnectionOptions } from './mysql-options';
-import { bindParams } from './query-format';
+import { bindParams, type CompiledQuery } from './query-format';
 
 /**
  * Accounts in MySQL/MariaDB through a mysql2 pool. The query runs as a prepared statement
@@ -15,6 +15,7 @@ export class MysqlAccounts implements Accounts {
   private readonly pool: Pool;
   private readonly rules: LoginRules;
   private readonly queryTimeoutMs: number;
+  readonly tokens: TokenLogins | undefined;
 
   constructor(config: Config, log?: Logger) {
     const db = config.accountsDatabase;
@@ -29,13 +30,19 @@ export class MysqlAccounts implements Accounts {
       supportBigNumbers: true,
     });
     this.rules = new LoginRules(config, (sql, params) => this.update(sql, params), log);
+    this.tokens = this.rules.tokenLogins((query, request) => this.rows(query, request));
   }
 
   async authenticate(request: LoginRequest): Promise<LoginResult> {
-    const query = this.rules.query;
-    const [rows] = await this.pool.execute({ sql: query.sql, timeout: this.queryTimeoutMs }, bindParams(query, request));
-    if (!Array.isArray(rows)) return { kind: 'refused', reason: 'query is not a SELECT' };
+    const rows = await this.rows(this.rules.query, request);
+    if (rows === undefined) return { kind: 'refused', reason: 'query is not a SELECT' };
     return this.rules.resolve(rows, request);
+  }
+
+  /** The rows of a SELECT; undefined when the statement returned none (not a SELECT). */
+  private async rows(query: CompiledQuery, request: LoginRequest): Promise<unknown[] | undefined> {
+    const [rows] = await this.pool.execute({ sql: query.sql, timeout: this.queryTimeoutMs }, bindParams(query, request));
+    return Array.isArray(rows) ? rows : undefined;
   }
 
   async close(): Promise<void> {

@@ -25,6 +25,9 @@ export function configuredQueries(config: Config): ConfiguredQuery[] {
   const queries: ConfiguredQuery[] = [
     { key: 'maildrop_query_format_string', database: config.accountsDatabase, format: config.maildropQuery, sqliteSha2: true },
   ];
+  if (config.oauth2 !== undefined) {
+    queries.push({ key: 'oauth2.maildrop_query_format_string', database: config.accountsDatabase, format: config.oauth2.maildropQuery, sqliteSha2: true });
+  }
   const deliver = config.deliver;
   if (deliver?.recipientQuery !== undefined) {
     queries.push({ key: 'deliver.recipient_query_format_string', database: deliver.database, format: deliver.recipientQuery, sqliteSha2: false });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types';
-import type { Accounts, LoginRequest, LoginResult } from './accounts';
+import type { Accounts, LoginRequest, LoginResult, TokenLogins } from './accounts';
 import { LoginRules } from './login-rules';
 import { bindParams } from './query-format';
 
@@ -14,6 +14,7 @@ export class SqliteAccounts implements Accounts {
   private readonly db: Database.Database;
   private readonly statement: Database.Statement;
   private readonly rules: LoginRules;
+  readonly tokens: TokenLogins | undefined;
 
   constructor(config: Config, log?: Logger) {
     const file = config.accountsDatabase.file;
@@ -22,6 +23,12 @@ export class SqliteAccounts implements Accounts {
     this.db.function('SHA2', { deterministic: true }, (value: unknown, bits: unknown) => sha2(value, bits));
     this.rules = new LoginRules(config, async (sql, params) => this.db.prepare(sql).run(...params).changes, log);
     this.statement = this.db.prepare(this.rules.query.sql);
+    const tokenStatements = new Map<string, Database.Statement>();
+    this.tokens = this.rules.tokenLogins(async (query, request) => {
+      let statement = tokenStatements.get(query.sql);
+      if (statement === undefined) tokenStatements.set(query.sql, (statement = this.db.prepare(query.sql)));
+      return statement.all(...bindParams(query, request));
+    });
   }
 
   async authenticate(request: LoginRequest): Promise<LoginResult> {

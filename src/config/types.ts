@@ -3,6 +3,9 @@
 
 import type { Facility } from './syslog-facility';
 import type { SchemeName, SchemeSpec } from './password-schemes';
+import type { OAuth2Config } from './oauth2-schema';
+
+export type { IntrospectionConfig, JwksSource, OAuth2Config } from './oauth2-schema';
 
 export type TlsMode = 'none' | 'stls' | 'implicit';
 
@@ -175,4 +178,6 @@ export interface Config {
   readonly log: LogConfig;
   /** The `deliver` section; undefined when the personality has none. */
   readonly deliver: DeliverConfig | undefined;
+  /** The `oauth2` section (token logins: OAUTHBEARER, XOAUTH2); undefined when the personality has none. */
+  readonly oauth2: OAuth2Config | undefined;
 }

@@ -11,7 +11,8 @@ const CR = 0x0d;
  * Splits the client's byte stream into command lines (CRLF, or a bare LF from lenient clients).
  * A line longer than the RFC 2449 limit is dropped up to its end and reported once, in order,
  * so pipelined commands after it are still answered in sequence. Memory per connection is
- * bounded by the limit plus the queued events.
+ * bounded by the limit plus the queued events. The limit may be a function, asked as bytes
+ * arrive: a SASL response after "+ " may be longer than a command (limits.ts).
  */
 export class LineReader {
   private readonly events: LineEvent[] = [];
@@ -19,7 +20,11 @@ export class LineReader {
   private partialLength = 0;
   private discarding = false;
 
-  constructor(private readonly maxOctets: number = MAX_COMMAND_LINE_OCTETS) {}
+  private readonly limit: () => number;
+
+  constructor(maxOctets: number | (() => number) = MAX_COMMAND_LINE_OCTETS) {
+    this.limit = typeof maxOctets === 'number' ? () => maxOctets : maxOctets;
+  }
 
   get queued(): number {
     return this.events.length;
@@ -46,7 +51,7 @@ export class LineReader {
   private keepPartial(bytes: Buffer): void {
     if (this.discarding || bytes.length === 0) return;
     // The partial line may hold its CR; the limit counts CR and LF, so the CR plus content fits in max - 1.
-    if (this.partialLength + bytes.length > this.maxOctets - 1) {
+    if (this.partialLength + bytes.length > this.limit() - 1) {
       this.discarding = true;
       this.partial = [];
       this.partialLength = 0;
@@ -66,7 +71,7 @@ export class LineReader {
     this.partial = [];
     this.partialLength = 0;
     if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
-    if (line.length + 2 > this.maxOctets) {
+    if (line.length + 2 > this.limit()) {
       this.events.push({ kind: 'too-long' });
       return;
     }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock, Timer } from './clock';
 import { LineReader } from './line-reader';
-import { MAX_QUEUED_LINES } from './limits';
+import { MAX_COMMAND_LINE_OCTETS, MAX_QUEUED_LINES, MAX_SASL_RESPONSE_OCTETS } from './limits';
 import { messageChunks } from './message-reply';
 import { encodeReply, statusLine, type Reply } from './replies';
 import type { Pop3Session } from './session';
@@ -29,12 +29,14 @@ const FLUSH_LIMIT_OCTETS = 64 * 1024;
  * inside a multi-line reply: it follows the reply in flight.
  */
 export class SessionRunner {
-  private reader = new LineReader();
+  private reader = new LineReader(() => this.lineLimit());
   private running = false;
   private closing: CloseReason | undefined;
   /** An -ERR to send once the multi-line reply in flight is written. */
   private notice: string | undefined;
   private streaming = false;
+  /** A line is being handled: what arrives meanwhile was sent before its reply (so is no SASL response). */
+  private handling = false;
   private delays = 0;
   private finished = false;
   /** The client closed its side; lines it sent before are still answered (a pipelined QUIT counts). */
@@ -119,7 +121,8 @@ export class SessionRunner {
       for (let event = this.reader.next(); event !== undefined && this.closing === undefined; event = this.reader.next()) {
         if (this.reader.queued <= MAX_QUEUED_LINES / 2) this.wire.resume();
         this.idle.refresh();
-        const step = await this.session.handle(event);
+        this.handling = true;
+        const step = await this.session.handle(event).finally(() => (this.handling = false));
         if (this.login !== undefined && this.session.state.kind !== 'AUTHORIZATION') {
           this.login.cancel();
           this.login = undefined;
@@ -177,13 +180,22 @@ export class SessionRunner {
    * never executed (the CVE-2011-0411 class); the session then starts over in AUTHORIZATION.
    */
   private async upgrade(): Promise<void> {
-    this.reader = new LineReader();
+    this.reader = new LineReader(() => this.lineLimit());
     if (!(await this.wire.startTls())) {
       this.stop('peer closed');
       return;
     }
     this.session.restartAfterTls();
     this.log.info({ tls: this.wire.tls }, 'tls started');
+  }
+
+  /**
+   * RFC 5034 §4: only the line answering a "+ " the client has seen may be a long SASL response;
+   * lines queued behind it, or sent while a line is handled, are commands.
+   */
+  private lineLimit(): number {
+    const answering = this.session.awaitingSaslResponse && !this.handling && this.reader.queued === 0;
+    return answering ? MAX_SASL_RESPONSE_OCTETS : MAX_COMMAND_LINE_OCTETS;
   }
 
   private stop(reason: CloseReason): void {

@@ -6,7 +6,7 @@ import type { Outcome, SessionContext } from './commands/context';
 import { saslResponse } from './commands/sasl';
 import type { LineEvent } from './line-reader';
 import { err, statusLine, type Reply } from './replies';
-import type { CloseReason, SessionState } from './state';
+import type { CloseReason, SaslStep, SessionState } from './state';
 
 export interface Step {
   readonly reply: Reply;
@@ -29,6 +29,11 @@ export class Pop3Session {
     private readonly maxBadCommands: number,
   ) {}
 
+  /** AUTH sent "+ ": the next line is a SASL response, not a command. */
+  get awaitingSaslResponse(): boolean {
+    return this.state.kind === 'AUTHORIZATION' && this.state.sasl !== undefined;
+  }
+
   /** The greeting line, CRLF included (RFC 1939 §4). */
   greeting(): string {
     return statusLine(true, `${this.ctx.implementation} ready`);
@@ -36,7 +41,7 @@ export class Pop3Session {
 
   async handle(event: LineEvent): Promise<Step> {
     const current = this.state;
-    if (current.kind === 'AUTHORIZATION' && current.sasl !== undefined) return this.saslStep(event);
+    if (current.kind === 'AUTHORIZATION' && current.sasl !== undefined) return this.saslStep(current.sasl, event);
     if (event.kind === 'too-long') {
       this.sequence.record(INVALID_LETTER);
       return this.bad(err('command line too long'));
@@ -61,13 +66,13 @@ export class Pop3Session {
   }
 
   /** The client's answer to AUTH's "+ " (RFC 5034 §4): not a command, never logged. */
-  private async saslStep(event: LineEvent): Promise<Step> {
+  private async saslStep(step: SaslStep, event: LineEvent): Promise<Step> {
     if (event.kind === 'too-long') {
       this.state = { kind: 'AUTHORIZATION', user: undefined };
       return this.bad(err('SASL response too long'));
     }
     const line = event.line.toString('latin1');
-    return this.run('AUTH', () => saslResponse(line, this.ctx), { kind: 'AUTHORIZATION', user: undefined });
+    return this.run('AUTH', () => saslResponse(step, line, this.ctx), { kind: 'AUTHORIZATION', user: undefined });
   }
 
   /** Runs a handler and applies its outcome; `onError` is the state after an internal error. */

@@ -55,14 +55,16 @@ export class ByteSessions {
   private readonly logging;
   private readonly penalties = new FadingCounts(FadingCounts.buffer(1024), 900);
 
-  constructor(t: Test) {
+  /** `extraConfig`: c11n text added at top level (an oauth2 section over the `accounts` table). */
+  constructor(t: Test, extraConfig = '') {
     this.db = new Database(join(this.dir, 'accounts.sqlite'));
     this.db.exec('CREATE TABLE accounts (login TEXT PRIMARY KEY, password TEXT NOT NULL, maildir TEXT NOT NULL)');
     const config = parseConfigText(
       `maildir_root = "${this.mail.path}"
 maildrop_query_format_string = "SELECT maildir FROM accounts WHERE login = %u AND password = SHA2(%p, 256)"
 listen "pop3" { port = 0 }
-database "accounts" { driver = sqlite  file = "accounts.sqlite" }`,
+database "accounts" { driver = sqlite  file = "accounts.sqlite" }
+${extraConfig}`,
       this.dir,
       {},
       1,

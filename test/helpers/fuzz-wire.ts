@@ -23,6 +23,8 @@ export class FuzzWire {
   /** Replies read so far, for the failure report. */
   readonly transcript: string[] = [];
   secure = false;
+  /** The last reply was "+ ": the next line is a SASL response, and its reply may be "+ " again (LOGIN, RFC 7628's error challenge). */
+  private inSasl = false;
 
   private constructor(private readonly wire: LineSocket) {}
 
@@ -59,16 +61,19 @@ export class FuzzWire {
     }
     this.partial = Buffer.from(all.subarray(start));
     for (const line of lines) {
-      const reply = await this.status(/^auth( |$)/i.test(line.toString('latin1')));
+      const reply = await this.status(this.inSasl || /^auth( |$)/i.test(line.toString('latin1')));
       if (reply === undefined) throw new FuzzFailure(`connection closed instead of a reply to ${describe(line)}`);
+      const wasSasl = this.inSasl;
+      this.inSasl = reply.startsWith('+ ');
       const text = line.toString('utf8');
       const [keyword = '', ...rest] = text.split(' ');
       const name = keyword.toUpperCase();
       const ok = reply.startsWith('+OK');
-      if (reply === '-ERR too many bad commands, closing' || (ok && name === 'QUIT')) {
+      if (reply === '-ERR too many bad commands, closing' || (ok && name === 'QUIT' && !wasSasl)) {
         await this.expectClose(reply);
         return 'closed';
       }
+      if (wasSasl || this.inSasl) continue; // the line was a SASL response, or AUTH asked for one: no body follows
       if (ok && (MULTI.has(name) || (MULTI_WITHOUT_ARGUMENT.has(name) && rest.every((a) => a === '')))) await this.body(name, reply);
       if (ok && name === 'STLS') {
         // RFC 2595 §4: whatever followed STLS in plaintext is discarded; the handshake follows.
@@ -89,8 +94,10 @@ export class FuzzWire {
     if (rest.length > 0) throw new FuzzFailure(`bytes after ${JSON.stringify(after)}: ${JSON.stringify(rest.toString('latin1').slice(0, 80))}`);
   }
 
-  /** One status line, checked; undefined if the connection closed first. */
-  /** `continuation`: AUTH may also be answered "+ " (RFC 5034 §4); its next line is the response. */
+  /**
+   * One status line, checked; undefined if the connection closed first. `continuation`: AUTH, and
+   * a SASL response, may also be answered "+ " and base64 (RFC 5034 §4; LOGIN's prompts, RFC 7628's error challenge).
+   */
   private async status(continuation = false): Promise<string | undefined> {
     const line = await this.line();
     if (line === undefined) return undefined;

@@ -66,6 +66,20 @@ t.test("the deliver section's queries are prepared too", async (t) => {
   t.match(bad.stderr, /^deliver\.domain_query_format_string: database "accounts" rejects the query: Table '\S+\.domains' doesn't exist\n$/);
 });
 
+t.test("the oauth2 section's query is prepared too", async (t) => {
+  const { dir, c11n, check } = await personality(t);
+  writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [{ kty: 'RSA', kid: 'k1', n: 'sXch', e: 'AQAB' }] }));
+  const section = (query: string): string => `oauth2 { jwks = jwks.json  issuer = "https://sso.example.com"  audience = pop3  maildrop_query_format_string = "${query}" }`;
+  const good = await check(c11n({ extra: section('SELECT maildir FROM mailbox WHERE username = %u AND active = 1') }));
+  t.equal(good.code, 0, good.stderr);
+  const bad = await check(c11n({ extra: section('SELECT maildir FROM mailbox WHERE login = %u') }));
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /^oauth2\.maildrop_query_format_string: database "accounts" rejects the query: Unknown column 'login' in '[^']+'\n$/);
+  const password = await check(c11n({ extra: section('SELECT maildir FROM mailbox WHERE username = %u AND password = SHA2(%p, 256)') }));
+  t.equal(password.code, 2);
+  t.match(password.stderr, /c11n:\d+:\d+: "maildrop_query_format_string" must not use %p: a token login has no password/);
+});
+
 t.test('a database that is down is a warning: check-config exits 0, serve starts', async (t) => {
   const { dir, c11n, check } = await personality(t);
   const closed = await freePort();

@@ -1,19 +1,22 @@
 // Live-server fuzz: fast-check generates sessions of random and mutated command streams --
 // grammar commands with random arguments, byte-mutated commands, binary noise, huge lines,
 // pipelined bursts, commands trickled a byte at a time, STLS mid-stream (with plaintext
-// pipelined after it) -- and plays each against a real server over a real socket. Every reply
+// pipelined after it), SASL exchanges of every mechanism with responses up to 20,000 octets --
+// and plays each against a real server over a real socket. Every reply
 // must come within a deadline and be well-formed (see test/helpers/fuzz-wire.ts); after each
 // session a clean login must work; the server must log no internal error. Brief in CI;
 // `npm run fuzz` (R2D2_FUZZ_RUNS) runs it long.
 import t from 'tap';
 import fc from 'fast-check';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeCertificates } from '../helpers/certificates';
 import { fixture } from '../helpers/fixture';
 import { params, protocolByte, runs } from '../helpers/fuzz';
 import { FuzzFailure, FuzzWire } from '../helpers/fuzz-wire';
 import { putMessage, sampleMessage } from '../helpers/maildir';
+import { claimsFor, jwksOf, oauth2Section, oauthBearer, opensslKey, sign, xoauth2 } from '../helpers/oauth2';
 import { Pop3Client } from '../helpers/pop3-client';
 
 const USER = 'fuzz';
@@ -26,6 +29,24 @@ const MESSAGES = [
   'Subject: empty body\n\n',
 ];
 
+// Token logins are configured too: one key (made by openssl), one good token for the fuzz user.
+const keyDir = mkdtempSync(join(tmpdir(), 'r2d2-fuzz-keys-'));
+const KEY = opensslKey(keyDir, 'fuzz-ec', 'ES256');
+const JWKS_FILE = join(keyDir, 'jwks.json');
+writeFileSync(JWKS_FILE, JSON.stringify(jwksOf(KEY)));
+const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+
+/** A line answering "+ ": good and bad credentials of every mechanism, cancels, %x01, noise, and long lines. */
+function saslResponse(token: string): fc.Arbitrary<string> {
+  const base64Chars = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.split(''));
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom('*', 'AQ==', '', '=', b64(USER), b64(PASSWORD), b64(`\0${USER}\0${PASSWORD}`), b64(`\0${USER}\0wrong`)) },
+    { weight: 3, arbitrary: fc.constantFrom(oauthBearer(USER, token), xoauth2(USER, token), oauthBearer(undefined, 'a.b.c'), oauthBearer('nobody', token), xoauth2(USER, 'opaque')) },
+    { weight: 2, arbitrary: fc.uint8Array({ maxLength: 120 }).map((a) => Buffer.from(a).toString('base64')) },
+    { weight: 2, arbitrary: fc.tuple(fc.integer({ min: 200, max: 20_000 }), base64Chars).map(([n, c]) => c.repeat(n - (n % 4))) },
+  );
+}
+
 const KEYWORDS = ['USER', 'PASS', 'QUIT', 'STAT', 'LIST', 'RETR', 'DELE', 'NOOP', 'RSET', 'TOP', 'UIDL', 'CAPA', 'STLS', 'APOP', 'AUTH', 'XYZZY'];
 const argument = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 0, max: 7 }).map(String) },
@@ -35,6 +56,10 @@ const argument = fc.oneof(
 /** A command line (no line end) from the grammar: mostly real commands, the right login often. */
 const grammarCommand: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(`USER ${USER}`, `PASS ${PASSWORD}`) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom('AUTH PLAIN', 'AUTH LOGIN', 'AUTH OAUTHBEARER', 'AUTH XOAUTH2', 'auth xoauth2', `AUTH PLAIN ${b64(`\0${USER}\0${PASSWORD}`)}`, `AUTH LOGIN ${b64(USER)}`, 'AUTH LOGIN =', 'AUTH OAUTHBEARER ='),
+  },
   { weight: 1, arbitrary: fc.constantFrom('USER nobody', 'PASS wrong', `USER ${USER} `, 'PASS', 'USER') },
   {
     weight: 6,
@@ -71,7 +96,8 @@ const line = (body: fc.Arbitrary<Buffer | string>): fc.Arbitrary<Buffer> =>
 type Step = { readonly label: string; readonly writes: readonly Buffer[] };
 
 /** One step of a session: the bytes, and how they are cut into writes. */
-const step: fc.Arbitrary<Step> = fc.oneof(
+const step = (token: string): fc.Arbitrary<Step> => fc.oneof(
+  { weight: 3, arbitrary: line(saslResponse(token)).map((b) => ({ label: `SASL response (${b.length})`, writes: [b] })) },
   { weight: 10, arbitrary: line(grammarCommand).map((b) => ({ label: 'command', writes: [b] })) },
   { weight: 3, arbitrary: line(mutatedCommand).map((b) => ({ label: 'mutated', writes: [b] })) },
   {
@@ -108,9 +134,14 @@ type Ending = 'quit' | 'drop' | 'half-close';
 const LOGIN: Step = { label: 'login', writes: [Buffer.from(`USER ${USER}\r\nPASS ${PASSWORD}\r\n`)] };
 const STLS: Step = { label: 'STLS', writes: [Buffer.from('STLS\r\n')] };
 /** Most sessions log in first (plain or after STLS), so the fuzz reaches TRANSACTION's commands. */
-const session = fc.record({
-  prelude: fc.constantFrom<Step[]>([], [LOGIN], [LOGIN], [STLS, LOGIN]),
-  steps: fc.array(step, { minLength: 1, maxLength: 25 }),
+/** A token login in two steps: the response goes only once "+ " has come (16 KB is for that line alone). */
+const tokenLogin = (token: string): Step[] => [
+  { label: 'AUTH OAUTHBEARER', writes: [Buffer.from('AUTH OAUTHBEARER\r\n')] },
+  { label: 'token', writes: [Buffer.from(`${oauthBearer(USER, token)}\r\n`)] },
+];
+const session = (token: string) => fc.record({
+  prelude: fc.constantFrom<Step[]>([], [], [LOGIN], [LOGIN], [STLS, LOGIN], tokenLogin(token)),
+  steps: fc.array(step(token), { minLength: 1, maxLength: 25 }),
   ending: fc.constantFrom<Ending>('quit', 'quit', 'drop', 'half-close'),
 });
 
@@ -118,11 +149,15 @@ t.test('live fuzz: random and mutated sessions get well-formed replies, in time;
   const certs = makeCertificates();
   t.teardown(() => certs.remove());
   const files = `certificate = "${certs.cert}"  private_key = "${certs.key}"`;
+  t.teardown(() => rmSync(keyDir, { recursive: true, force: true }));
   const f = await fixture(t, {
     listeners: `listen "pop3" { address = "127.0.0.1"  port = 0  tls = stls  plaintext_auth = always  ${files} }`,
     log: 'log { destination = stdout  level = warn }',
     limits: 'auth_failure_delay_ms = 0  max_connections_per_address = 1000',
+    extra: oauth2Section(`jwks = "${JWKS_FILE}"`),
   });
+  // Valid for a day: `npm run fuzz` runs long.
+  const token = await sign(KEY, claimsFor(USER, { exp: Math.floor(Date.now() / 1000) + 86_400 }));
   const ca = readFileSync(certs.ca, 'utf8');
   const md = f.mail.maildir(USER);
   await f.db.addUser(USER, PASSWORD, md);
@@ -155,9 +190,9 @@ t.test('live fuzz: random and mutated sessions get well-formed replies, in time;
 
   let sessions = 0;
   let steps = 0;
-  const seen = { 'logged in': 0, 'STLS upgrades': 0, 'closed for bad commands': 0, 'RETR/TOP bodies': 0 };
+  const seen = { 'logged in': 0, 'STLS upgrades': 0, 'closed for bad commands': 0, 'RETR/TOP bodies': 0, 'SASL continuations': 0 };
   await fc.assert(
-    fc.asyncProperty(session, async ({ prelude, steps: rest, ending }) => {
+    fc.asyncProperty(session(token), async ({ prelude, steps: rest, ending }) => {
       const plan = [...prelude, ...rest];
       refill();
       sessions++;
@@ -187,6 +222,7 @@ t.test('live fuzz: random and mutated sessions get well-formed replies, in time;
         if (wire.transcript.some((r) => r.startsWith(`+OK ${USER} has`))) seen['logged in']++;
         if (wire.secure) seen['STLS upgrades']++;
         if (wire.transcript.includes('-ERR too many bad commands, closing')) seen['closed for bad commands']++;
+        seen['SASL continuations'] += wire.transcript.filter((r) => r.startsWith('+ ')).length;
         seen['RETR/TOP bodies'] += wire.transcript.filter((r) => /^\+OK (\d+ octets|top of message follows)$/.test(r)).length;
       }
       await cleanLogin();

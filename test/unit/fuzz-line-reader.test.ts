@@ -64,6 +64,50 @@ t.test('LineReader: a small limit, reading lines between pushes', async (t) => {
   t.pass(`held for ${runs(400)} inputs`);
 });
 
+/**
+ * The reference with a limit that changes between pushes (a SASL response after "+ " may be
+ * longer than a command): each chunk is read under the limit current when it arrives; a line
+ * that outgrew the limit at any chunk stays too long; its end is judged by the last chunk's.
+ */
+function modelChanging(chunks: readonly Buffer[], limits: readonly number[]): Model[] {
+  const out: Model[] = [];
+  let current = '';
+  let over = false;
+  chunks.forEach((chunk, i) => {
+    const max = limits[i % limits.length] ?? MAX_COMMAND_LINE_OCTETS;
+    const pieces = chunk.toString('latin1').split('\n');
+    pieces.forEach((piece, j) => {
+      current += piece;
+      if (current.length > max - 1) over = true;
+      if (j === pieces.length - 1) return; // no LF yet: the line goes on in the next chunk
+      const line = current.endsWith('\r') ? current.slice(0, -1) : current;
+      out.push(over || line.length > max - 2 ? { kind: 'too-long' } : { kind: 'line', line });
+      current = '';
+      over = false;
+    });
+  });
+  return out;
+}
+
+t.test('LineReader: a limit that changes between pushes (16 KB for a SASL response, 255 for commands)', async (t) => {
+  fc.assert(
+    fc.property(protocolBytes(3000), cutPoints, fc.array(fc.constantFrom(3, 8, 255, 700), { minLength: 1, maxLength: 6 }), (stream, cuts, limits) => {
+      let limit = limits[0] ?? MAX_COMMAND_LINE_OCTETS;
+      const reader = new LineReader(() => limit);
+      const chunks = chunked(stream, cuts);
+      chunks.forEach((chunk, i) => {
+        limit = limits[i % limits.length] ?? MAX_COMMAND_LINE_OCTETS;
+        reader.push(chunk);
+      });
+      const got = drain(reader);
+      const want = modelChanging(chunks, limits);
+      if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`limits ${JSON.stringify(limits)}: got ${JSON.stringify(got)}\nwant ${JSON.stringify(want)}`);
+    }),
+    params(400),
+  );
+  t.pass(`held for ${runs(400)} inputs`);
+});
+
 /** The parser's rules, re-stated: RFC 1939 §3 keywords, printable arguments, PASS's rest. */
 function parseModel(line: Buffer): ReturnType<typeof parseCommand> {
   if (line.length === 0) return { kind: 'invalid', reason: 'empty command' };

@@ -25,9 +25,9 @@ t.test('AUTHORIZATION: each line gets its reply, in order, whatever the chunking
     ['a line over 255 octets', 'USER ' + 'x'.repeat(300) + '\r\n', lines('-ERR command line too long')],
     ['PASS before USER', 'PASS secret\r\n', lines('-ERR send USER first')],
     ['USER without a name', 'USER\r\n', lines('-ERR USER needs a name')],
-    ['AUTH without a mechanism', 'AUTH\r\n', lines('-ERR AUTH needs a mechanism (see CAPA: SASL PLAIN)')],
+    ['AUTH without a mechanism', 'AUTH\r\n', lines('-ERR AUTH needs a mechanism (see CAPA: SASL PLAIN LOGIN)')],
     ['a bare LF ends a line too', 'NOOP\n', lines('-ERR NOOP is not valid in this state')],
-    ['CAPA', 'CAPA\r\n', lines('+OK capability list follows', 'TOP', 'USER', 'SASL PLAIN', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'IMPLEMENTATION r2d2', '.')],
+    ['CAPA', 'CAPA\r\n', lines('+OK capability list follows', 'TOP', 'USER', 'SASL PLAIN LOGIN', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'IMPLEMENTATION r2d2', '.')],
   ];
   for (const [name, input, output] of cases) {
     const c = s.open();

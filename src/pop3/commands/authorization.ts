@@ -8,7 +8,9 @@ import type { Outcome, SessionContext } from './context';
 /** RFC 3206: the same text whether the user exists or the password is wrong. */
 export const AUTH_FAILED = '[AUTH] Authentication failed';
 const CANNOT_OPEN = '[SYS/TEMP] maildrop cannot be opened now';
-const NOT_AVAILABLE = '[SYS/PERM] maildrop not available';
+export const NOT_AVAILABLE = '[SYS/PERM] maildrop not available';
+/** AUTHORIZATION with nothing remembered: where a failed login returns. */
+export const BACK = { kind: 'AUTHORIZATION', user: undefined } as const;
 
 /** RFC 2595 §2: no password in the clear where policy says TLS first. */
 export const TLS_REQUIRED: Outcome = { reply: err('[AUTH] TLS required: use STLS or the POP3S port') };
@@ -27,31 +29,43 @@ export async function pass(command: Command, state: AuthorizationState, ctx: Ses
 }
 
 /**
- * A login with a name and password, from PASS or AUTH PLAIN: +OK only once the maildrop is
- * locked and scanned; otherwise back to AUTHORIZATION with the reason's response code.
+ * A login with a name and password, from PASS or AUTH PLAIN/LOGIN: +OK only once the maildrop
+ * is locked and scanned; otherwise back to AUTHORIZATION with the reason's response code.
  */
 export async function login(name: string, password: string, ctx: SessionContext): Promise<Outcome> {
-  const back = { kind: 'AUTHORIZATION', user: undefined } as const;
   const result = await ctx.accounts.authenticate({ user: name, password, peer: ctx.peer });
   if (result.kind === 'denied') {
-    // peer= on the line itself: what fail2ban's filter (personality/fail2ban) bans.
     // Counted by the account the database returned when it did (collation-equal names are one).
-    const wait = ctx.penalty.failed(ctx.peer, result.account ?? name, password);
-    ctx.log.info({ user: name, peer: ctx.peer }, 'login failed: bad credentials');
-    // The brute-force brake: this session waits; unknown users and wrong passwords alike.
-    if (wait > 0) {
-      ctx.log.debug({ delayMs: wait }, 'login failure delay');
-      await ctx.clock.sleep(wait);
-    }
-    return { reply: err(AUTH_FAILED), next: back };
+    await failedLogin(ctx, name, result.account ?? name, password);
+    return { reply: err(AUTH_FAILED), next: BACK };
   }
-  if (result.kind === 'ok') ctx.penalty.succeeded(result.account ?? name);
   if (result.kind === 'refused') {
     ctx.log.warn({ user: name }, `login refused: ${result.reason}`);
-    return { reply: err(NOT_AVAILABLE), next: back };
+    return { reply: err(NOT_AVAILABLE), next: BACK };
   }
-  const opening = await openMaildrop({ maildir: result.maildir, root: ctx.maildirRoot, io: ctx.io, liveness: ctx.lockLiveness, log: ctx.log });
-  if (opening.kind !== 'opened') return { reply: err(refusalText(opening, name, ctx)), next: back };
+  ctx.penalty.succeeded(result.account ?? name);
+  return enterTransaction(name, result.maildir, ctx);
+}
+
+/**
+ * A failed login, whatever the mechanism: the line fail2ban's filter (personality/fail2ban)
+ * bans on, with peer= on the line itself, counted for the address and `account`, then the
+ * brute-force brake: this session waits; unknown users and wrong credentials alike.
+ * `secret` (a password or token) only tells a retry of the same one from a new guess.
+ */
+export async function failedLogin(ctx: SessionContext, name: string, account: string, secret: string): Promise<void> {
+  const wait = ctx.penalty.failed(ctx.peer, account, secret);
+  ctx.log.info({ user: name, peer: ctx.peer }, 'login failed: bad credentials');
+  if (wait > 0) {
+    ctx.log.debug({ delayMs: wait }, 'login failure delay');
+    await ctx.clock.sleep(wait);
+  }
+}
+
+/** The login is good: lock and scan the maildrop, then TRANSACTION (RFC 1939 §4). */
+export async function enterTransaction(name: string, maildir: string, ctx: SessionContext): Promise<Outcome> {
+  const opening = await openMaildrop({ maildir, root: ctx.maildirRoot, io: ctx.io, liveness: ctx.lockLiveness, log: ctx.log });
+  if (opening.kind !== 'opened') return { reply: err(refusalText(opening, name, ctx)), next: BACK };
   const drop = new MaildropView(opening.drop);
   const { messages, octets } = drop.live;
   ctx.log.info({ user: name, messages, octets }, 'login ok');

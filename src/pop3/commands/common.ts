@@ -1,12 +1,12 @@
 import { err, multiline, ok } from '../replies';
-import { SASL_MECHANISMS } from './sasl';
+import { saslMechanisms } from './sasl';
 import type { SessionState } from '../state';
 import type { Outcome, SessionContext } from './context';
 
 /** RFC 2449 CAPA. USER is listed only where a login can still happen. */
 export function capabilities(state: SessionState, ctx: SessionContext): string[] {
   const caps = ['TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING'];
-  if (state.kind === 'AUTHORIZATION' && ctx.security.plaintextAuthAllowed) caps.splice(1, 0, 'USER', `SASL ${SASL_MECHANISMS.join(' ')}`);
+  if (state.kind === 'AUTHORIZATION' && ctx.security.plaintextAuthAllowed) caps.splice(1, 0, 'USER', `SASL ${saslMechanisms(ctx).join(' ')}`);
   if (state.kind === 'AUTHORIZATION' && ctx.security.canStartTls) caps.push('STLS');
   caps.push(`IMPLEMENTATION ${ctx.implementation}`);
   return caps;
