@@ -51,6 +51,12 @@ export interface ListenerConfig {
   readonly plaintextAuth: 'never' | 'always';
   /** Treat loopback clients as secure for plaintext_auth (local tools). */
   readonly trustLoopback: boolean;
+  /** A PROXY protocol header (v1 or v2) comes first, from a trusted proxy only (server/proxy-protocol). */
+  readonly proxyProtocol: boolean;
+  /** Networks (CIDR) allowed to send it: the listener's own list, else the top-level one. */
+  readonly trustedProxies: readonly string[];
+  /** A trusted proxy that has not sent the whole header by then is dropped. */
+  readonly proxyProtocolTimeoutMs: number;
 }
 
 export type DatabaseDriver = 'mysql' | 'sqlite';
@@ -145,6 +151,8 @@ export interface Config {
   /** The syslog tag, `server.pop3.r2d2` by default. */
   readonly identity: string;
   readonly listeners: readonly ListenerConfig[];
+  /** c11n top-level `trusted_proxies` (CIDR): the default of every listener's list. */
+  readonly trustedProxies: readonly string[];
   /** c11n `session_ticket_key_file`: TLS session ticket keys shared by every host using the file; undefined = random at start. */
   readonly sessionTicketKeyFile: string | undefined;
   /** Worker threads; 0 in c11n means one per core and is resolved here. */
