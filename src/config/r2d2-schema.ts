@@ -11,6 +11,7 @@ import { logSchema, toLog } from './log-schema';
 import { checkRehashQueryFormat, passwordsSchema, toPasswordsConfig } from './passwords-schema';
 import { readSecretFile } from './secret-file';
 import { listenProxyKeys, toListenerProxy, trustedProxiesKey } from './proxy-schema';
+import { authHttpSchema, toAuthHttp } from './auth-http-schema';
 
 /** setTimeout's ceiling (2^31 - 1 ms), in whole seconds: longer timers would fire at once. */
 const MAX_TIMER_SECONDS = 2_147_483;
@@ -104,6 +105,7 @@ export const r2d2Schema = section({
   limits: limitsSchema,
   log: logSchema,
   deliver: deliverSchema,
+  auth_http: authHttpSchema,
 });
 
 /** The validated c11n, keys as written (snake_case). */
@@ -150,6 +152,7 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
     },
     log: toLog(doc.log),
     deliver: toDeliverConfig(doc.deliver, where(doc, 'deliver') !== undefined, databases, chooseAccountsDatabase(doc, databases)),
+    authHttp: toAuthHttp(doc.auth_http, where(doc, 'auth_http') !== undefined, doc.trusted_proxies, listeners),
   };
 }
 

@@ -133,6 +133,18 @@ export interface DeliverConfig {
   readonly createMaildir: boolean;
 }
 
+/** The `auth_http` section: nginx's mail auth protocol over HTTP (server/auth-http.ts). */
+export interface AuthHttpConfig {
+  /** Where it listens (loopback by default); bound by the supervisor like a listener. */
+  readonly address: string;
+  readonly port: number;
+  /** Whose `Client-IP` header is believed (CIDR); other askers are keyed by their own address. */
+  readonly trustedProxies: readonly string[];
+  /** The backend for a row with no `host` / `port` column (or NULL there). */
+  readonly defaultHost: string;
+  readonly defaultPort: number;
+}
+
 /** The `passwords` section and rehash_query_format_string (src/accounts/passwords). */
 export interface PasswordsConfig {
   /** For stored values with neither a {SCHEME} prefix nor a $id$; undefined: such values are refused. */
@@ -183,4 +195,6 @@ export interface Config {
   readonly log: LogConfig;
   /** The `deliver` section; undefined when the personality has none. */
   readonly deliver: DeliverConfig | undefined;
+  /** The `auth_http` section; undefined when the personality has none. */
+  readonly authHttp: AuthHttpConfig | undefined;
 }

@@ -13,6 +13,7 @@ import { TransportSecurity } from '../pop3/security';
 import { AccountStores } from './account-stores';
 import { ConnectionLimits, localBudget, type ConnectionBudget, type Slot } from './admission';
 import { directArrival, proxyFields, proxyPolicies, type Arrival } from './arrival';
+import { openAuthHttp } from './auth-http/open';
 import { Connection } from './connection';
 import { describeTls, startTls } from './start-tls';
 import { TlsContexts } from './tls-contexts';
@@ -180,6 +181,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   const servers: Server[] = [];
   const bound: BoundListener[] = [];
+  let authHttp: Awaited<ReturnType<typeof openAuthHttp>>;
   try {
     for (const listener of config.listeners) {
       const server = createServer({ allowHalfOpen: true }, (socket) => accept(listener, socket));
@@ -190,6 +192,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       bound.push({ name: listener.name, address: listener.address, port });
       if (!deps.listenFds?.has(listener.name)) log.info({ listener: listener.name, tls: listener.tls }, `listening on ${listener.address}:${port}`);
     }
+    authHttp = await openAuthHttp(config, deps, { current: () => ({ config: config.authHttp, penalty }), stores, log, nextSession });
+    if (authHttp !== undefined) bound.push(authHttp.bound);
   } catch (error) {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
     throw error;
@@ -233,6 +237,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       for (const connection of connections) connection.shutdown();
       await Promise.all(pending);
       await closed;
+      await authHttp?.close();
       await stores.closeAll();
       unsubscribe(MAILDIRSIZE_REFUSED_CHANNEL, refusedMaildirsize);
     },

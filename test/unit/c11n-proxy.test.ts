@@ -42,3 +42,23 @@ t.test('errors at the key, c11n:LINE:COL', async (t) => {
   t.match(failure(() => config('listen "a" { port = 110  proxy_protocol_timeout = 0 }')), /"proxy_protocol_timeout" must be between 1 and/);
   t.match(failure(() => config('listen "a" { port = 110  proxy_protocol = maybe }')), /"proxy_protocol" must be a boolean/);
 });
+
+t.test('auth_http: absent, defaults, the top-level trusted_proxies, and its errors', async (t) => {
+  t.equal(config('listen "a" { port = 110 }').authHttp, undefined);
+  t.same(config('trusted_proxies = { "10.0.0.5" }\nlisten "a" { port = 110 }\nauth_http { port = 8110 }').authHttp, {
+    address: '127.0.0.1',
+    port: 8110,
+    trustedProxies: ['10.0.0.5'],
+    defaultHost: '127.0.0.1',
+    defaultPort: 110,
+  });
+  t.same(
+    config('listen "a" { port = 110 }\nauth_http { address = "::1"  port = 8110  trusted_proxies = { "::1" }  default_host = pop1.example.org  default_port = 1110 }').authHttp,
+    { address: '::1', port: 8110, trustedProxies: ['::1'], defaultHost: 'pop1.example.org', defaultPort: 1110 },
+  );
+  t.match(failure(() => config('listen "a" { port = 110 }\nauth_http { address = "127.0.0.1" }')), /^c11n:4:\d+: missing required "port" in section "auth_http"$/);
+  t.match(failure(() => config('listen "a" { address = "127.0.0.1"  port = 110 }\nauth_http { port = 110 }')), /auth_http uses 127\.0\.0\.1:110, already used by listen "a"/);
+  t.match(failure(() => config('listen "auth_http" { port = 110 }\nauth_http { port = 8110 }')), /that name is the auth_http section's/);
+  t.match(failure(() => config('listen "a" { port = 110 }\nauth_http { port = 8110  default_host = "a b" }')), /"default_host" must be an address or a host name/);
+  t.match(failure(() => config('listen "a" { port = 110 }\nauth_http { port = 8110  default_port = 0 }')), /"default_port" must be between 1 and 65535/);
+});
