@@ -9,6 +9,8 @@ import { MAILBOX_QUERY } from '../helpers/mariadb';
 import { putMessage, sampleMessage } from '../helpers/maildir';
 import type { Pop3Client } from '../helpers/pop3-client';
 import { connectWithHeader, sslTlv, v1, v2 } from '../helpers/proxy-header';
+import { testConfigText } from '../helpers/test-server';
+import { parseConfigText } from '../../src/config/load';
 
 const certs = makeCertificates();
 t.teardown(() => certs.remove());
@@ -202,4 +204,17 @@ t.test('a listener without proxy_protocol serves a header as a bad command', asy
   await greeted(c);
   t.notOk((await c.cmd('PROXY TCP4 203.0.113.7 127.0.0.1 1 110')).ok);
   t.same(await c.login('alice', 'pw'), { ok: false, text: '[AUTH] Authentication failed' }, 'the peer stays 127.0.0.1');
+});
+
+t.test('SIGHUP (reconfigure) applies a new trusted_proxies to new connections', async (t) => {
+  const f = await setUp(t);
+  const port = f.server.portOf('pop3');
+  const text = testConfigText({ database: f.db.name, maildirRoot: f.mail.path, query: QUERY, listeners: LISTENERS.replace('"127.0.0.1/32", "::1"', '"127.0.0.2"') });
+  f.server.server.reconfigure(parseConfigText(text, process.cwd(), {}, 2));
+  const before = await connectWithHeader(port, v1('203.0.113.7', 1), { localAddress: '127.0.0.1' });
+  t.equal(await before.readToClose(), '', '127.0.0.1 is no longer trusted');
+  const now = await connectWithHeader(port, v1('203.0.113.7', 2), { localAddress: '127.0.0.2' });
+  t.teardown(() => now.destroy());
+  await greeted(now);
+  t.match(await f.server.waitForLine(/connected peer="203\.0\.113\.7" port="2"/), /proxy="127\.0\.0\.2"/);
 });
