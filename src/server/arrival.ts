@@ -47,6 +47,7 @@ export class ProxyPolicy {
       log.warn({ peer: proxy, ...where }, 'connection refused: not a trusted proxy (proxy_protocol)');
       return undefined;
     }
+    log.debug({ proxy, ...where }, 'reading the PROXY header');
     const read = await readProxyHeader(socket, this.listener.proxyProtocolTimeoutMs, clock);
     if (read.kind === 'failed') {
       socket.destroy();

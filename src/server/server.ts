@@ -99,11 +99,13 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   }
 
   let proxies = proxyPolicies(config);
+  let closing = false;
   const accept = (listener: ListenerConfig, socket: Socket): void => {
     const policy = proxies.get(listener.name);
     if (policy === undefined) return admit(listener, socket, directArrival(socket));
-    // proxy_protocol: admitted (and counted) as the client the header names, once it is read.
-    void policy.arrive(socket, SYSTEM_CLOCK, log).then((arrival) => arrival !== undefined && admit(listener, socket, arrival));
+    // proxy_protocol: admitted (and counted) as the client the header names, once it is read;
+    // a header that completes after close() began gets no session.
+    void policy.arrive(socket, SYSTEM_CLOCK, log).then((arrival) => arrival !== undefined && (closing ? socket.destroy() : admit(listener, socket, arrival)));
   };
 
   const admit = (listener: ListenerConfig, socket: Socket, arrival: Arrival): void => {
@@ -227,6 +229,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       if (nextAccounts !== undefined) stores.replace(nextAccounts);
     },
     async close(drainMs = 0) {
+      closing = true;
       // close() stops accepting at once; its callback waits for every connection to end.
       const closed = Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
       if (drainMs > 0 && pending.size > 0) {

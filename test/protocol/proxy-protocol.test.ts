@@ -5,11 +5,11 @@ import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { makeCertificates } from '../helpers/certificates';
 import { fixture, type Fixture } from '../helpers/fixture';
-import { MAILBOX_QUERY } from '../helpers/mariadb';
+import { MAILBOX_QUERY, TestDatabase } from '../helpers/mariadb';
 import { putMessage, sampleMessage } from '../helpers/maildir';
 import type { Pop3Client } from '../helpers/pop3-client';
 import { connectWithHeader, sslTlv, v1, v2 } from '../helpers/proxy-header';
-import { testConfigText } from '../helpers/test-server';
+import { startTestServer, testConfigText } from '../helpers/test-server';
 import { parseConfigText } from '../../src/config/load';
 
 const certs = makeCertificates();
@@ -217,4 +217,17 @@ t.test('SIGHUP (reconfigure) applies a new trusted_proxies to new connections', 
   t.teardown(() => now.destroy());
   await greeted(now);
   t.match(await f.server.waitForLine(/connected peer="203\.0\.113\.7" port="2"/), /proxy="127\.0\.0\.2"/);
+});
+
+t.test('a header that completes after close() began gets no session, and close() ends', async (t) => {
+  const db = await TestDatabase.create();
+  t.teardown(() => db.drop());
+  const server = await startTestServer({ database: db.name, listeners: LISTENERS });
+  const c = await connectWithHeader(server.portOf('pop3'), undefined);
+  await server.waitForLine(/reading the PROXY header/); // the server has taken the connection
+  const closed = server.close();
+  c.send(v1('203.0.113.7', 1));
+  t.equal(await c.readToClose(), '', 'no greeting');
+  await closed;
+  t.notOk(server.lines.some((l) => /connected peer/.test(l)), 'no session');
 });
