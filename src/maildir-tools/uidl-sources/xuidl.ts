@@ -1,0 +1,46 @@
+// The `X-UIDL:` header a message kept from an earlier POP3 server (fetchmail, qpopper, and
+// Dovecot with pop3_reuse_xuidl = yes serve it as the message's UIDL). Dovecot takes the first
+// X-UIDL field of the header, unfolded, with the white space after the colon skipped.
+import { close, read } from 'node:fs';
+import { openRegular } from '../../maildrop/safe-open';
+
+/** How much of a message is searched for its header: more than any real header holds. */
+const MAX_HEADER_BYTES = 256 * 1024;
+const CHUNK = 16 * 1024;
+
+/** The value of the first X-UIDL field in the header section of `bytes`, or undefined. Pure. */
+export function xuidlOfHeader(bytes: Buffer): string | undefined {
+  const text = bytes.toString('latin1');
+  const end = /\r?\n\r?\n/.exec(text);
+  const header = end === null ? text : text.slice(0, end.index + 1);
+  const lines = header.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^X-UIDL[ \t]*:(.*)$/i.exec(lines[i] ?? '');
+    if (m === null) continue;
+    let value = m[1] ?? '';
+    for (let j = i + 1; j < lines.length && /^[ \t]/.test(lines[j] ?? ''); j++) value += lines[j];
+    return value.replace(/^[ \t]+/, '').replace(/[ \t\r]+$/, '');
+  }
+  return undefined;
+}
+
+/** Reads the header of a message file (opened safely: no symlink, FIFO or device) and finds its X-UIDL. */
+export async function xuidlOfFile(path: string | Buffer): Promise<string | undefined> {
+  const { fd } = await openRegular(path);
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(CHUNK);
+      const n = await new Promise<number>((resolve, reject) => read(fd, buffer, 0, CHUNK, null, (e, got) => (e ? reject(e) : resolve(got))));
+      if (n === 0) break;
+      chunks.push(buffer.subarray(0, n));
+      total += n;
+      const sofar = Buffer.concat(chunks);
+      if (/\r?\n\r?\n/.test(sofar.toString('latin1')) || total >= MAX_HEADER_BYTES) break;
+    }
+    return xuidlOfHeader(Buffer.concat(chunks));
+  } finally {
+    close(fd, () => undefined);
+  }
+}
