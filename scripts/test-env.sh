@@ -7,7 +7,7 @@
 set -euo pipefail
 
 # (wabt: wat2wasm rebuilds the encoder's WebAssembly kernel to check the committed bytes.)
-packages=(curl openssl python3 fetchmail mpop getmail6 rsyslog fail2ban postfix dovecot-core apache2-utils whois python3-passlib wabt mariadb-server mariadb-client)
+packages=(curl openssl python3 fetchmail mpop getmail6 rsyslog fail2ban postfix dovecot-core apache2-utils whois python3-passlib wabt mariadb-server mariadb-client dovecot-pop3d libidn12)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -27,6 +27,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
   if [ "$added_policy" = yes ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
 fi
+
+# Courier's pop3d, unpacked privately (it conflicts with dovecot-pop3d): for the import-uidls tests.
+bash "$(dirname "$0")/fetch-courier.sh" >/dev/null
 
 # MariaDB on 127.0.0.1:3306 (root, empty password): start it if it does not answer.
 ping_db() { mariadb-admin --protocol=tcp -h127.0.0.1 -uroot ping >/dev/null 2>&1; }

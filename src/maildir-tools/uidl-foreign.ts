@@ -1,6 +1,7 @@
 // The unique-id the old server served each message with, by r2d2's own unique-id of the message:
 // from Dovecot's dovecot-uidlist (and pop3_uidl_format), Courier's courierpop3dsizelist (or
 // courierimapuiddb with a format), or the messages' X-UIDL headers.
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EX_NOINPUT, EX_USAGE } from '../deliver/sysexits';
 import { parseMaildirName } from '../maildrop/name';
@@ -59,7 +60,7 @@ const nativeOf = (base: string): string => parseMaildirName(base).uidl;
 
 async function dovecot(maildir: string, messages: readonly Listed[], options: SourceOptions): Promise<Foreign> {
   const format = compileUidlFormat(options.uidlFormat ?? DOVECOT_DEFAULT_FORMAT);
-  const path = join(options.controlDir ?? maildir, 'dovecot-uidlist');
+  const path = await uidlistPath(maildir, options.controlDir);
   let list;
   try {
     list = parseUidlist(await source(path, options.controlDir === undefined ? ' (with mail_location ...:CONTROL=DIR, give --control-dir)' : ''));
@@ -79,6 +80,26 @@ async function dovecot(maildir: string, messages: readonly Listed[], options: So
     uidls.set(m.native, uidl);
   }
   return { uidls, from: path };
+}
+
+/**
+ * Where Dovecot keeps the INBOX's uidlist: in the maildir, or with CONTROL=DIR in DIR/.INBOX/
+ * (Dovecot 2.x); --control-dir may also name the folder holding the file itself.
+ */
+async function uidlistPath(maildir: string, controlDir: string | undefined): Promise<string> {
+  if (controlDir === undefined) return join(maildir, 'dovecot-uidlist');
+  const inbox = join(controlDir, '.INBOX', 'dovecot-uidlist');
+  return (await exists(inbox)) ? inbox : join(controlDir, 'dovecot-uidlist');
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return false;
+    throw e;
+  }
 }
 
 async function courier(maildir: string, messages: readonly Listed[], options: SourceOptions): Promise<Foreign> {

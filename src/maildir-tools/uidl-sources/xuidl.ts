@@ -1,6 +1,6 @@
-// The `X-UIDL:` header a message kept from an earlier POP3 server (fetchmail, qpopper, and
-// Dovecot with pop3_reuse_xuidl = yes serve it as the message's UIDL). Dovecot takes the first
-// X-UIDL field of the header, unfolded, with the white space after the colon skipped.
+// The `X-UIDL:` header a message kept from an earlier POP3 server (qpopper and others wrote it;
+// Dovecot with pop3_reuse_xuidl = yes serves it as the message's UIDL): the first X-UIDL field
+// of the header.
 import { close, read } from 'node:fs';
 import { openRegular } from '../../maildrop/safe-open';
 
@@ -8,7 +8,12 @@ import { openRegular } from '../../maildrop/safe-open';
 const MAX_HEADER_BYTES = 256 * 1024;
 const CHUNK = 16 * 1024;
 
-/** The value of the first X-UIDL field in the header section of `bytes`, or undefined. Pure. */
+/**
+ * The value of the first X-UIDL field in the header section of `bytes`, as Dovecot 2.3 serves it
+ * (pop3_reuse_xuidl): the white space after the colon skipped, a folded value NOT unfolded (its
+ * line break is served too: a broken UIDL, which the import reports as invalid). Trailing white
+ * space is dropped: clients read the UIDL up to it. Pure.
+ */
 export function xuidlOfHeader(bytes: Buffer): string | undefined {
   const text = bytes.toString('latin1');
   const end = /\r?\n\r?\n/.exec(text);
@@ -17,9 +22,9 @@ export function xuidlOfHeader(bytes: Buffer): string | undefined {
   for (let i = 0; i < lines.length; i++) {
     const m = /^X-UIDL[ \t]*:(.*)$/i.exec(lines[i] ?? '');
     if (m === null) continue;
-    let value = m[1] ?? '';
-    for (let j = i + 1; j < lines.length && /^[ \t]/.test(lines[j] ?? ''); j++) value += lines[j];
-    return value.replace(/^[ \t]+/, '').replace(/[ \t\r]+$/, '');
+    let value = (m[1] ?? '').replace(/^[ \t]+/, '');
+    for (let j = i + 1; j < lines.length && /^[ \t]/.test(lines[j] ?? ''); j++) value += `\n${lines[j]}`;
+    return value.replace(/[ \t\r]+$/, '');
   }
   return undefined;
 }
