@@ -97,7 +97,9 @@ export class CourierPop3 {
   }
 
   async stop(): Promise<void> {
+    const exits = [...this.children].map((child) => new Promise((resolve) => child.once('exit', resolve)));
     for (const child of this.children) child.kill('SIGKILL');
+    await Promise.all(exits);
     for (const socket of this.sockets) socket.destroy();
     await new Promise((resolve) => this.server.close(resolve));
   }
