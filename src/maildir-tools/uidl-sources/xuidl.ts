@@ -17,7 +17,7 @@ const CHUNK = 16 * 1024;
 export function xuidlOfHeader(bytes: Buffer): string | undefined {
   const text = bytes.toString('latin1');
   const end = /\r?\n\r?\n/.exec(text);
-  const header = end === null ? text : text.slice(0, end.index + 1);
+  const header = end === null ? text : text.slice(0, end.index);
   const lines = header.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const m = /^X-UIDL[ \t]*:(.*)$/i.exec(lines[i] ?? '');
