@@ -11,7 +11,7 @@
 // makes. The file is untrusted input (anyone who can write the maildir can write it): it is read
 // only as a regular file (never through a symlink), only up to MAX_INDEX_BYTES, and every line
 // must be two RFC 1939 unique-ids; other lines are skipped.
-import { close, closeSync, lstat, lstatSync, read, readSync, type BigIntStats } from 'node:fs';
+import { close, closeSync, fstat, fstatSync, lstat, lstatSync, read, readSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { openRegular, openRegularSync, type OpenedFile } from './safe-open';
 import { errnoCode } from './util';
@@ -65,6 +65,34 @@ export function formatUidlIndex(entries: ReadonlyMap<string, string>): Buffer {
   return Buffer.from(`${UIDL_INDEX_HEADER}\n${lines.join('')}`, 'latin1');
 }
 
+/**
+ * Parsed indexes by the file's identity (device and inode), reused while its size, mtime and
+ * ctime are unchanged (any write changes ctime; nobody can set it back): a delivery makes the
+ * next login scan the folders again, but not parse an unchanged index of 50,000 lines again.
+ * One cache per thread, bounded by the entries it holds; least recently used first out.
+ */
+const parsedCache = new Map<string, { readonly version: string; readonly index: UidlIndex }>();
+let cachedEntries = 0;
+const MAX_CACHED_ENTRIES = 400_000;
+
+function remember(identity: string, version: string, index: UidlIndex): void {
+  forgetParsed(identity);
+  parsedCache.set(identity, { version, index });
+  cachedEntries += index.entries.size;
+  for (const [key, value] of parsedCache) {
+    if (cachedEntries <= MAX_CACHED_ENTRIES) break;
+    parsedCache.delete(key);
+    cachedEntries -= value.index.entries.size;
+  }
+}
+
+function forgetParsed(identity: string): void {
+  const old = parsedCache.get(identity);
+  if (old === undefined) return;
+  parsedCache.delete(identity);
+  cachedEntries -= old.index.entries.size;
+}
+
 /** Reasons a present index is not used: it is not ours to follow or read. */
 const IGNORED: Record<string, string> = {
   ELOOP: 'a symbolic link (not followed)',
@@ -91,10 +119,21 @@ export async function readUidlIndex(root: string, blocking = false): Promise<Ind
   }
   try {
     if (file.size > MAX_INDEX_BYTES) return { kind: 'ignored', why: `larger than ${MAX_INDEX_BYTES} bytes` };
+    const st = blocking ? fstatSync(file.fd, { bigint: true }) : await fstatAsync(file.fd);
+    const identity = `${st.dev}:${st.ino}`;
+    const version = `${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    const known = parsedCache.get(identity);
+    if (known !== undefined && known.version === version) {
+      parsedCache.delete(identity); // most recently used last
+      parsedCache.set(identity, known);
+      return { kind: 'read', index: known.index };
+    }
     const bytes = blocking ? readAllSync(file.fd, file.size) : await readAll(file.fd, file.size);
     if (bytes === undefined) return { kind: 'ignored', why: 'it grew while read (being written by another program?)' };
     const index = parseUidlIndex(bytes);
-    return index === undefined ? { kind: 'ignored', why: `its first line is not "${UIDL_INDEX_HEADER}"` } : { kind: 'read', index };
+    if (index === undefined) return { kind: 'ignored', why: `its first line is not "${UIDL_INDEX_HEADER}"` };
+    remember(identity, version, index);
+    return { kind: 'read', index };
   } finally {
     if (blocking) closeSync(file.fd);
     else close(file.fd, () => undefined);
@@ -110,6 +149,10 @@ export function statUidlIndex(root: string, blocking: boolean): Promise<BigIntSt
       return errnoCode(e) === 'ENOENT' ? resolve(undefined) : reject(e);
     }),
   );
+}
+
+function fstatAsync(fd: number): Promise<BigIntStats> {
+  return new Promise((resolve, reject) => fstat(fd, { bigint: true }, (e, st) => (e ? reject(e) : resolve(st))));
 }
 
 /** The whole file as fstat sized it; undefined when it holds more (one octet of room tells). */
