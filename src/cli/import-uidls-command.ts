@@ -26,7 +26,7 @@ interface ImportCommandOptions {
 export function registerImportUidls(maildir: Command): void {
   maildir
     .command('import-uidls')
-    .description("serve the POP3 unique-ids (UIDLs) another server served, so that clients keeping mail on the server fetch nothing again; also gives names without a Z size one (as fix); takes the maildrop lock; exit 0 done, 1 something not kept, 66 no maildir or no uidlist, 75 locked or error")
+    .description("serve the POP3 unique-ids (UIDLs) another server served, so that clients keeping mail on the server fetch nothing again; also gives names without a Z size one (as fix); takes the maildrop lock; exit 0 done, 1 something not kept, 65 index too large, 66 no maildir or no uidlist, 75 locked or error")
     .argument('<dir...>', 'maildirs (folders holding tmp/ new/ cur/)')
     .addOption(new Option('--from <server>', 'where the unique-ids come from').choices(['dovecot', 'courier', 'xuidl']).makeOptionMandatory())
     .option('--control-dir <dir>', "dovecot: the folder holding dovecot-uidlist (mail_location's CONTROL=) when it is not in the maildir; one maildir only")
@@ -76,6 +76,7 @@ export async function runImport(dirs: readonly string[], options: ImportCommandO
         waitMs: seconds * 1000,
         report: (line) => out(`${dir}: ${line}`),
         onProgress: progress(options, `reading ${dir}`),
+        onMeasureProgress: progress(options, `measuring ${dir}`),
         onRenameProgress: progress(options, `renaming in ${dir}`),
       });
       out(`${dir}: ${summary(result, options.dryRun === true)}`);

@@ -152,6 +152,8 @@ function describe(f: Finding): string {
       return `${f.paths.join(', ')}: one unique-id (${f.uidl}) for several files; served once`;
     case 'stale-tmp':
       return `${f.path}: left in tmp/, untouched for ${f.hours} hours (fix removes it)`;
+    case 'uidl-index':
+      return `r2d2-uidls: ${f.problem}`;
     case 'maildirsize':
       return f.recorded === undefined
         ? `maildirsize: unreadable (the maildir holds ${f.actual.bytes} bytes in ${f.actual.messages} messages)`

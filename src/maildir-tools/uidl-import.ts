@@ -26,6 +26,8 @@ export interface ImportOptions extends SourceOptions {
   readonly waitMs?: number;
   /** One line per problem or action, for the operator. */
   readonly report: (line: string) => void;
+  /** Files read to size the names that lack a Z size. */
+  readonly onMeasureProgress?: (done: number, total: number) => void;
   readonly onRenameProgress?: (done: number, total: number) => void;
 }
 
@@ -63,7 +65,9 @@ export async function importUidls(maildir: string, options: ImportOptions): Prom
     const name = `${message.dir}/${message.file}`;
     if (outcome.kind === 'conflict') options.report(`conflict ${name}: ${outcome.uidl} is the unique-id of ${outcome.holder} too; keeps ${message.native}`);
     if (outcome.kind === 'invalid') options.report(`invalid ${name}: ${JSON.stringify(outcome.uidl)} is not an RFC 1939 unique-id (1-70 characters 0x21-0x7E); keeps ${message.native}`);
-    if (outcome.kind === 'imported' && !outcome.earlier && earlier.has(message.native)) options.report(`changed ${name}: ${earlier.get(message.native) ?? ''} -> ${outcome.uidl}`);
+    const before = earlier.get(message.native);
+    if (before !== undefined && outcome.kind === 'imported' && !outcome.earlier) options.report(`changed ${name}: ${before} -> ${outcome.uidl}`);
+    if (before !== undefined && outcome.kind === 'already') options.report(`changed ${name}: ${before} -> ${message.native} (r2d2's own)`);
   }
   for (const m of plan.displaced) options.report(`displaced ${m.dir}/${m.file}: its unique-id ${m.native} is imported for another message; it gets a new one (the old server never listed it)`);
 
@@ -101,7 +105,7 @@ export async function importUidls(maildir: string, options: ImportOptions): Prom
 
 /** `fix` for the names only (not tmp/ or maildirsize: that is fix's business): sizes added, unique-ids kept. */
 async function addSizes(maildir: string, options: ImportOptions): Promise<{ renamed: number; sizeless: number; renameFailed: number }> {
-  const audit = await auditMaildir(maildir, { quick: true });
+  const audit = await auditMaildir(maildir, { quick: true, ...(options.onMeasureProgress === undefined ? {} : { onProgress: options.onMeasureProgress }) });
   const findings = audit.findings.filter((f) => f.kind === 'name');
   if (findings.length === 0) return { renamed: 0, sizeless: 0, renameFailed: 0 };
   const fixed = await fixMaildir(

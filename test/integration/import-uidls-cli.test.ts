@@ -1,7 +1,7 @@
 // `r2d2 maildir import-uidls` through the real CLI on hand-made uidlists, proven against the real
 // POP3 server: conflicts and invalid unique-ids are reported and exit 1, the lock is respected,
 // Courier IMAP UIDs with a format, usage errors.
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { fixture } from '../helpers/fixture';
@@ -40,6 +40,15 @@ t.test('conflicts and invalid unique-ids: reported, not stored, exit 1; the rest
   const uidls = ((await c.cmd('UIDL')).lines ?? []).map((l) => l.split(' ')[1]);
   t.equal(uidls[0], ':same', 'the first keeps the unique-id Dovecot gave both');
   t.equal(new Set(uidls).size, 4, 'four messages, four unique-ids');
+  await c.cmd('QUIT');
+  await c.waitClosed();
+
+  // `check` tells about the index: lines skipped, entries whose message is gone.
+  appendFileSync(path.join(md, 'r2d2-uidls'), 'one-word-line\n');
+  unlinkSync(path.join(md, 'cur', names[0]!));
+  const check = await run(R2D2, ['maildir', 'check', md]);
+  t.match(check.stdout.toString(), `${md}: r2d2-uidls: 1 lines skipped`);
+  t.match(check.stdout.toString(), `${md}: r2d2-uidls: 1 of 1 entries for messages no longer there (the next import drops them)`);
 });
 
 t.test('Courier IMAP UIDs with --uidl-format; usage and missing maildirs', async (t) => {
