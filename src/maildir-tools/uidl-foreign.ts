@@ -69,7 +69,9 @@ async function dovecot(maildir: string, messages: readonly Listed[], options: So
     throw e;
   }
   const byNative = new Map(list.records.map((r) => [nativeOf(r.base), r]));
-  const headers = options.reuseXuidl === true ? await xuidls(maildir, messages.filter((m) => byNative.get(m.native)?.fields.get('P') === undefined), options.onProgress) : new Map<string, string>();
+  // pop3_reuse_xuidl: read only where Dovecot would have (listed, no saved P field).
+  const listed = messages.filter((m) => byNative.has(m.native) && byNative.get(m.native)?.fields.get('P') === undefined);
+  const headers = options.reuseXuidl === true ? await xuidls(maildir, listed, options.onProgress) : new Map<string, string>();
   const uidls = new Map<string, string>();
   for (const m of messages) {
     const record = byNative.get(m.native);

@@ -69,7 +69,7 @@ export async function importUidls(maildir: string, options: ImportOptions): Prom
     if (before !== undefined && outcome.kind === 'imported' && !outcome.earlier) options.report(`changed ${name}: ${before} -> ${outcome.uidl}`);
     if (before !== undefined && outcome.kind === 'already') options.report(`changed ${name}: ${before} -> ${message.native} (r2d2's own)`);
   }
-  for (const m of plan.displaced) options.report(`displaced ${m.dir}/${m.file}: its unique-id ${m.native} is imported for another message; it gets a new one (the old server never listed it)`);
+  for (const m of plan.displaced) options.report(`displaced ${m.dir}/${m.file}: its own unique-id ${m.native} is imported for another message; it is served a new one`);
 
   const indexChanged = !sameEntries(plan.entries, earlier) || current.kind === 'ignored';
   if (options.dryRun === true) {

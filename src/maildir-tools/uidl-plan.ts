@@ -26,7 +26,7 @@ export interface Plan {
   /** The index to write: r2d2's unique-id -> the one served. */
   readonly entries: ReadonlyMap<string, string>;
   readonly outcomes: ReadonlyArray<{ readonly message: Listed; readonly outcome: Outcome }>;
-  /** Messages whose own unique-id an imported one takes: served a new one (never seen by a client of the old server). */
+  /** Messages whose own unique-id an imported one of another message takes: served a hash of it (uidl-assign.ts). */
   readonly displaced: readonly Listed[];
 }
 
@@ -71,12 +71,10 @@ export function planIndex(messages: readonly Listed[], foreign: ReadonlyMap<stri
   messages.forEach((m, i) => {
     const value = wanted.get(m.native);
     const got = served[i]?.uidl;
-    if (value !== undefined && got !== value) {
-      const current = outcome.get(m.native);
-      if (current?.kind === 'imported') outcome.set(m.native, { kind: 'conflict', uidl: value, holder: holders.get(value) ?? '?' });
-    } else if (value === undefined && got !== m.native) {
-      displaced.push(m);
+    if (value !== undefined && got !== value && outcome.get(m.native)?.kind === 'imported') {
+      outcome.set(m.native, { kind: 'conflict', uidl: value, holder: holders.get(value) ?? '?' });
     }
+    if (got !== value && got !== m.native) displaced.push(m);
   });
   return { entries, outcomes: messages.map((m) => ({ message: m, outcome: outcome.get(m.native) ?? { kind: 'not-found', keptEarlier: undefined } })), displaced };
 }

@@ -80,12 +80,12 @@ export async function scanFolders(folders: MaildirFolders, blocking = false): Pr
     }
   });
 
-  found.sort(oldestFirst);
-  if (index.kind === 'read') assignImportedUidls(found, index.index.entries);
+  const listed = found.filter((f): f is Found & { size: number } => f.size !== undefined); // others vanished before we could read them
+  listed.sort(oldestFirst);
+  if (index.kind === 'read') assignImportedUidls(listed, index.index.entries);
   const messages: MessageEntry[] = [];
   let totalOctets = 0;
-  for (const { dir, file, size, uidl } of found) {
-    if (size === undefined) continue; // vanished before we could read it
+  for (const { dir, file, size, uidl } of listed) {
     messages.push({ dir, file, size, uidl });
     totalOctets += size;
   }
