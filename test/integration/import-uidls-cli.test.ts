@@ -29,8 +29,9 @@ t.test('conflicts and invalid unique-ids: reported, not stored, exit 1; the rest
   await locked.cmd('QUIT');
   await locked.waitClosed();
 
-  const r = await tool('--from', 'dovecot', '--reuse-xuidl', md);
+  const r = await tool('--from', 'dovecot', '--reuse-xuidl', '--progress', md);
   t.equal(r.code, 1, 'something could not be kept', { stderr: r.stderr });
+  t.match(r.stderr, /reading .*\[#+\] 100% 1\/1/, 'a progress bar while the headers are read');
   const out = r.stdout.toString();
   t.match(out, `conflict cur/${names[1]}: :same is the unique-id of cur/${names[0]} too`);
   t.match(out, `invalid cur/${names[2]}: "with space" is not an RFC 1939 unique-id`);
