@@ -19,10 +19,11 @@ if [ ! -x "$pop3d" ]; then
     as_root apt-get update -qq
     (cd "$debs" && apt-get download -qq "${packages[@]}")
   fi
-  as_root mkdir -p "$cache/root.new"
-  for deb in "$debs"/*.deb; do as_root dpkg-deb -x "$deb" "$cache/root.new"; done
-  as_root rm -rf "$cache/root"
-  as_root mv "$cache/root.new" "$cache/root"
+  # Unpacked aside and moved into place whole: two runs at once never see half a folder.
+  fresh="$cache/root.new.$$"
+  as_root mkdir -p "$fresh"
+  for deb in "$debs"/*.deb; do as_root dpkg-deb -x "$deb" "$fresh"; done
+  if [ -x "$pop3d" ]; then as_root rm -rf "$fresh"; else as_root rm -rf "$cache/root" && as_root mv "$fresh" "$cache/root"; fi
   as_root chmod 755 "$debs"
 fi
 echo "$cache/root"

@@ -5,13 +5,12 @@
 // and every path goes through those descriptors.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, stat, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EX_DATAERR } from '../deliver/sysexits';
 import { withDir } from '../maildrop/open-dir';
 import { formatUidlIndex, MAX_INDEX_BYTES, UIDL_INDEX_FILE } from '../maildrop/uidl-index';
 import { errnoCode } from '../maildrop/util';
-import { rename } from 'node:fs/promises';
 import { MaildirToolError } from './errors';
 
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
