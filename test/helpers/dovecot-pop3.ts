@@ -17,6 +17,8 @@ export interface DovecotPop3Options {
   /** mail_location's CONTROL=: dovecot-uidlist goes there instead of the maildir. */
   readonly controlDir?: string;
   readonly reuseXuidl?: boolean;
+  /** pop3_uidl_format; the default (%08Xu%08Xv) when absent. */
+  readonly uidlFormat?: string;
 }
 
 export const MAIL_UID = 8; // Debian's `mail` user and group
@@ -48,7 +50,7 @@ export class DovecotPop3 {
       const auth = Number(spawnSync('id', ['-u', 'dovecot'], { encoding: 'utf8' }).stdout.trim());
       chownSync(users, auth, 0);
       const conf = join(dir, 'dovecot.conf');
-      writeFileSync(conf, config(dir, port, users, o.reuseXuidl === true));
+      writeFileSync(conf, config(dir, port, users, o));
       const check = spawnSync('doveconf', ['-c', conf, '-n'], { encoding: 'utf8' });
       if (check.status !== 0) throw new Error(`doveconf rejects the test config: ${check.stderr.trim()}`);
       const out = openSync(join(dir, 'dovecot.stderr'), 'a');
@@ -85,7 +87,7 @@ export class DovecotPop3 {
   }
 }
 
-function config(dir: string, port: number, users: string, reuseXuidl: boolean): string {
+function config(dir: string, port: number, users: string, o: DovecotPop3Options): string {
   return `# r2d2 test: a private Dovecot, generated; nothing here touches /etc/dovecot.
 base_dir = ${join(dir, 'run')}
 state_dir = ${join(dir, 'state')}
@@ -99,7 +101,8 @@ auth_mechanisms = plain
 first_valid_uid = ${MAIL_UID}
 first_valid_gid = ${MAIL_GID}
 pop3_lock_session = yes
-${reuseXuidl ? 'pop3_reuse_xuidl = yes' : '# pop3_uidl_format: the default (%08Xu%08Xv)'}
+${o.reuseXuidl === true ? 'pop3_reuse_xuidl = yes' : ''}
+${o.uidlFormat === undefined ? '# pop3_uidl_format: the default (%08Xu%08Xv)' : `pop3_uidl_format = ${o.uidlFormat}`}
 passdb {
   driver = passwd-file
   args = ${users}

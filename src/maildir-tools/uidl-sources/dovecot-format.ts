@@ -3,18 +3,18 @@
 // POP3 server sent. Default `%08Xu%08Xv`: the IMAP UID and UIDVALIDITY, each in lower-case hex
 // (Dovecot's X modifier prints "%llx") zero-padded to 8 digits.
 //
-// Syntax of one variable: %[-][0][width][.[0][-][width]][modifiers](key | {long key})
-//   keys: u / {uid} UID, v / {uidvalidity} UIDVALIDITY, f / {filename} base name, g / {guid}
-//   GUID (the uidlist's G field, else the base name), m / {md5} header MD5 (mbox only: Dovecot
-//   fails the UIDL command on a maildir, so it is refused here), %% a percent sign.
+// Syntax of one variable: %[-][0][width][.[0][-][width]][modifiers]key
+//   keys: u UID, v UIDVALIDITY, f base name, g GUID (the uidlist's G field, else the base name),
+//   m header MD5 (mbox only: Dovecot fails the UIDL command on a maildir, so it is refused
+//   here), %% a percent sign.
 //   modifiers: L lower case, U upper case, X decimal to hex, R reverse, M md5 hex, T trim
 //   trailing space, E backslash-escape; H, N and D (hashes, LDAP DN) are refused.
 // A leading number with 0 pads with zeros (never truncates); without 0 it truncates; `a.b`
 // skips a characters first (negative a: takes the last -a characters).
 //
-// Dovecot 2.3 fills %u, %m, %f and %g only when their one-letter form occurs in the format
-// (parse_uidl_keymask); `%{uid}` alone expands to nothing and a format with none of the five
-// letters makes its pop3 process exit. Both are reproduced: this must be what clients got.
+// Dovecot 2.3 checks the setting when it reads its config (mail-storage-settings.c): a long name
+// (`%{uid}`) or another letter is an "Unknown pop3_uidl_format variable", a format with none of
+// u v m f g is refused; so are they here: Dovecot never served a UIDL from such a format.
 import { createHash } from 'node:crypto';
 
 export interface FormatValues {
@@ -36,14 +36,11 @@ export class UidlFormatError extends Error {
 export const DOVECOT_DEFAULT_FORMAT = '%08Xu%08Xv';
 
 type Key = 'u' | 'v' | 'f' | 'g' | 'm';
-const LONG_KEYS: Record<string, Key> = { uid: 'u', uidvalidity: 'v', filename: 'f', guid: 'g', md5: 'm' };
 const MODIFIERS = 'LUEXRHNMDT';
 const MAX_MODIFIERS = 10;
 
 interface Variable {
   readonly key: Key | '%';
-  /** Written as a long key (`%{uid}`): filled only if the one-letter form occurs too. */
-  readonly long: boolean;
   readonly modifiers: string;
   readonly offset: number;
   readonly width: number;
@@ -55,19 +52,19 @@ type Part = string | Variable;
 /** Compiles a format; throws UidlFormatError for what Dovecot would not have served on a maildir. */
 export function compileUidlFormat(format: string): (values: FormatValues) => string {
   const parts = parseFormat(format);
-  const mask = new Set(parts.flatMap((p) => (typeof p !== 'string' && !p.long && p.key !== '%' ? [p.key] : [])));
-  if (mask.size === 0) throw new UidlFormatError(`${JSON.stringify(format)} has none of %u %v %m %f %g: Dovecot refuses it (Invalid pop3_uidl_format)`);
-  if (mask.has('m')) throw new UidlFormatError(`%m (header MD5) exists for mbox only: Dovecot's UIDL fails on a maildir with ${JSON.stringify(format)}`);
+  const keys = new Set(parts.flatMap((p) => (typeof p !== 'string' && p.key !== '%' ? [p.key] : [])));
+  if (keys.size === 0) throw new UidlFormatError(`${JSON.stringify(format)} has none of %u %v %m %f %g: Dovecot refuses it ("pop3_uidl_format setting doesn't contain any % variables")`);
+  if (keys.has('m')) throw new UidlFormatError(`%m (header MD5) exists for mbox only: Dovecot's UIDL fails on a maildir with ${JSON.stringify(format)}`);
   return (values) => {
     let out = '';
-    for (const part of parts) out += typeof part === 'string' ? part : expand(part, values, mask);
+    for (const part of parts) out += typeof part === 'string' ? part : expand(part, values);
     return out;
   };
 }
 
-function expand(v: Variable, values: FormatValues, mask: ReadonlySet<Key>): string {
+function expand(v: Variable, values: FormatValues): string {
   if (v.key === '%') return '%';
-  let value = raw(v.key, values, mask);
+  let value = raw(v.key, values);
   for (const m of v.modifiers) value = modify(m, value);
   if (v.offset < 0) value = value.length > -v.offset ? value.slice(value.length + v.offset) : value;
   else value = value.slice(v.offset);
@@ -76,10 +73,9 @@ function expand(v: Variable, values: FormatValues, mask: ReadonlySet<Key>): stri
   return value.padStart(v.width, '0');
 }
 
-/** The table pop3_get_uid() builds: %v always, the others only when their letter is in the format. */
-function raw(key: Key, values: FormatValues, mask: ReadonlySet<Key>): string {
+/** The table pop3_get_uid() builds. */
+function raw(key: Key, values: FormatValues): string {
   if (key === 'v') return String(values.uidValidity);
-  if (!mask.has(key)) return '';
   if (key === 'u') return String(values.uid);
   if (key === 'f') return values.filename;
   if (key === 'g') return values.guid;
@@ -144,23 +140,11 @@ function parseFormat(format: string): Part[] {
     while (modifiers.length < MAX_MODIFIERS && i < format.length && MODIFIERS.includes(format[i]!)) modifiers += format[i++];
     for (const m of modifiers) if ('HND'.includes(m)) throw new UidlFormatError(`modifier %${m} is not supported`);
     if (i >= format.length) break; // Dovecot drops a trailing lone `%`
-    let key: Key | '%';
-    let long = false;
-    if (format[i] === '{' && format.indexOf('}', i) > 0) {
-      const end = format.indexOf('}', i);
-      const name = format.slice(i + 1, end);
-      const mapped = LONG_KEYS[name];
-      if (mapped === undefined) throw new UidlFormatError(`%{${name}} is not a pop3_uidl_format variable`);
-      key = mapped;
-      long = true;
-      i = end + 1;
-    } else {
-      const k = format[i++]!;
-      if (k !== '%' && !'uvfgm'.includes(k)) throw new UidlFormatError(`%${k} is not a pop3_uidl_format variable (Dovecot sends UNSUPPORTED_VARIABLE_${k})`);
-      key = k as Key | '%';
-    }
+    const key = format[i++]!;
+    // Dovecot 2.3 rejects the setting itself: "Unknown pop3_uidl_format variable: %{" for long names.
+    if (key !== '%' && !'uvfgm'.includes(key)) throw new UidlFormatError(`%${key} is not a pop3_uidl_format variable: Dovecot 2.3 refuses the setting ("Unknown pop3_uidl_format variable: %${key}")`);
     if (literal !== '') parts.push(literal), (literal = '');
-    parts.push({ key, long, modifiers, offset, width, zeroPadding });
+    parts.push({ key: key as Key | '%', modifiers, offset, width, zeroPadding });
   }
   if (literal !== '') parts.push(literal);
   return parts;
