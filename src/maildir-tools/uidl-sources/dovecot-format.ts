@@ -84,10 +84,10 @@ function raw(key: Key, values: FormatValues): string {
 
 function modify(modifier: string, value: string): string {
   switch (modifier) {
-    case 'L':
-      return value.toLowerCase();
+    case 'L': // t_str_lcase(): ASCII only
+      return value.replace(/[A-Z]+/g, (c) => c.toLowerCase());
     case 'U':
-      return value.toUpperCase();
+      return value.replace(/[a-z]+/g, (c) => c.toUpperCase());
     case 'X': {
       // str_to_ullong() or 0, printed "%llx".
       const n = /^[0-9]+$/.test(value) ? BigInt(value) : 0n;
