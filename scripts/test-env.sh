@@ -7,8 +7,15 @@
 set -euo pipefail
 
 # (wabt: wat2wasm rebuilds the encoder's WebAssembly kernel to check the committed bytes.)
-# (haproxy, nginx + libnginx-mod-mail: the PROXY protocol and auth_http tests run them in front of r2d2.)
-packages=(curl openssl python3 fetchmail mpop getmail6 rsyslog fail2ban postfix dovecot-core apache2-utils whois python3-passlib wabt mariadb-server mariadb-client haproxy nginx libnginx-mod-mail)
+# One package per line, grouped by what needs it (merges stay easy).
+packages=(
+  curl openssl python3 apache2-utils whois python3-passlib wabt   # clients, hash makers, the encoder's wat2wasm
+  mariadb-server mariadb-client                                    # accounts
+  fetchmail mpop getmail6                                          # the client matrix
+  rsyslog fail2ban postfix dovecot-core                            # logs, delivery, doveadm pw
+  haproxy nginx libnginx-mod-mail                                  # PROXY protocol and auth_http, in front of r2d2
+  dovecot-pop3d libidn12                                           # import-uidls: Dovecot serving before the move; Courier's unpacked pop3d needs libidn12
+)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -28,6 +35,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
   if [ "$added_policy" = yes ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
 fi
+
+# Courier's pop3d, unpacked privately (it conflicts with dovecot-pop3d): for the import-uidls tests.
+bash "$(dirname "$0")/fetch-courier.sh" >/dev/null
 
 # MariaDB on 127.0.0.1:3306 (root, empty password): start it if it does not answer.
 ping_db() { mariadb-admin --protocol=tcp -h127.0.0.1 -uroot ping >/dev/null 2>&1; }

@@ -1,4 +1,4 @@
-// `r2d2 maildir check|fix DIR...`: find and rename the messages whose names r2d2 cannot read
+// `r2d2 maildir check|fix DIR...` (and import-uidls, in import-uidls-command.ts): find and rename the messages whose names r2d2 cannot read
 // sizes from, keeping their POP3 unique-ids.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -9,6 +9,7 @@ import { fixMaildir } from '../maildir-tools/maildir-fix';
 import { PROBLEM_TEXT } from '../maildir-tools/name-fix';
 import { ProgressBar, wantProgress } from '../maildir-tools/progress';
 import { errnoCode } from '../maildrop/util';
+import { registerImportUidls } from './import-uidls-command';
 
 /** check/fix found something still to do (sysexits has no word for it; fsck-style 1). */
 export const EX_FOUND = 1;
@@ -56,6 +57,8 @@ export function registerMaildir(program: Command): void {
     .action(async (dirs: string[], options: FixCommandOptions) => {
       process.exitCode = await runFix(dirs, options);
     });
+
+  registerImportUidls(maildir);
 }
 
 const out = (line: string): void => {
@@ -149,6 +152,8 @@ function describe(f: Finding): string {
       return `${f.paths.join(', ')}: one unique-id (${f.uidl}) for several files; served once`;
     case 'stale-tmp':
       return `${f.path}: left in tmp/, untouched for ${f.hours} hours (fix removes it)`;
+    case 'uidl-index':
+      return `r2d2-uidls: ${f.problem}`;
     case 'maildirsize':
       return f.recorded === undefined
         ? `maildirsize: unreadable (the maildir holds ${f.actual.bytes} bytes in ${f.actual.messages} messages)`

@@ -6,6 +6,7 @@ import { readMaildirSize } from '../maildrop/maildirsize';
 import type { QuotaUsage } from '../maildrop/quota';
 import { measureUsage } from '../maildrop/quota-usage';
 import { parseMaildirName } from '../maildrop/name';
+import { readUidlIndex } from '../maildrop/uidl-index';
 import { rfc822SizeOfFile } from '../maildrop/rfc822-size';
 import { errnoCode, forEachLimit } from '../maildrop/util';
 import { problemOf, type Problem } from './name-fix';
@@ -41,7 +42,9 @@ export type Finding =
   | { readonly kind: 'not-a-file'; readonly path: string }
   | { readonly kind: 'duplicate'; readonly uidl: string; readonly paths: readonly string[] }
   | { readonly kind: 'stale-tmp'; readonly path: string; readonly raw: Buffer; readonly hours: number }
-  | { readonly kind: 'maildirsize'; readonly recorded: QuotaUsage | undefined; readonly actual: QuotaUsage };
+  | { readonly kind: 'maildirsize'; readonly recorded: QuotaUsage | undefined; readonly actual: QuotaUsage }
+  /** The imported-UIDL index (import-uidls): not used, lines skipped, or entries for messages gone. */
+  | { readonly kind: 'uidl-index'; readonly problem: string };
 
 export interface Audit {
   readonly maildir: string;
@@ -121,6 +124,7 @@ export async function auditMaildir(maildir: string, options: AuditOptions = {}):
   for (const b of bad) findings.push({ kind: 'name', bad: b });
   for (const [uidl, paths] of byUidl) if (paths.length > 1) findings.push({ kind: 'duplicate', uidl, paths: paths.sort() });
   await checkMaildirSize(maildir, findings);
+  await checkUidlIndex(maildir, new Set(byUidl.keys()), findings);
   return { maildir, messages, findings };
 }
 
@@ -148,6 +152,18 @@ async function staleTmp(maildir: string, names: readonly Buffer[], now: number, 
     const age = now - Math.max(st.mtimeMs, st.atimeMs);
     if (age > STALE_TMP_MS) findings.push({ kind: 'stale-tmp', path: `tmp/${raw.toString('utf8')}`, raw, hours: Math.floor(age / 3_600_000) });
   }
+}
+
+async function checkUidlIndex(maildir: string, present: ReadonlySet<string>, findings: Finding[]): Promise<void> {
+  const read = await readUidlIndex(maildir);
+  if (read.kind === 'none') return;
+  if (read.kind === 'ignored') {
+    findings.push({ kind: 'uidl-index', problem: `not used (${read.why}): the maildrop is served with r2d2's own unique-ids; run import-uidls again` });
+    return;
+  }
+  if (read.index.rejected > 0) findings.push({ kind: 'uidl-index', problem: `${read.index.rejected} lines skipped (not two unique-ids, or a repeated one)` });
+  const gone = [...read.index.entries.keys()].filter((key) => !present.has(key)).length;
+  if (gone > 0) findings.push({ kind: 'uidl-index', problem: `${gone} of ${read.index.entries.size} entries for messages no longer there (the next import drops them)` });
 }
 
 async function checkMaildirSize(maildir: string, findings: Finding[]): Promise<void> {

@@ -143,7 +143,8 @@ export async function fixMaildir(audit: Audit, options: FixOptions): Promise<Fix
   return { renamed, planned: 0, kept, failed, removedTmp, recalculated };
 }
 
-async function takeLock(maildir: string, waitMs: number): Promise<MaildropLock> {
+/** The maildrop lock for the maildir tools (fix, import-uidls), waiting up to `waitMs` for a POP3 session to end. */
+export async function takeLock(maildir: string, waitMs: number): Promise<MaildropLock> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const lock = await lockMaildrop(maildir);

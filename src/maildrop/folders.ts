@@ -6,6 +6,7 @@
 import { close, closeSync, constants, fstat, fstatSync, lstatSync, open, openSync, readlink, readlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { DIRECTORY_FLAGS } from './safe-open';
+import { statUidlIndex } from './uidl-index';
 import { errnoCode } from './util';
 
 export type FolderName = 'new' | 'cur';
@@ -99,11 +100,17 @@ export class OpenedFolders implements MaildirFolders {
     return new Promise((resolve, reject) => readlink(this.root, (e, target) => (e ? reject(e) : resolve(target))));
   }
 
-  /** Identity and last change of new/ and cur/ (device, inode, mtime in ns), for the snapshot cache. */
+  /**
+   * Identity and last change of new/, cur/ and the imported-UIDL index (device, inode, mtime in
+   * ns; the index's size and ctime too: it is replaced by rename, but a hand edit must tell), for
+   * the snapshot cache. The index costs one lstat, in the same pass as the folders' fstats.
+   */
   async stamp(): Promise<{ stamp: string; changedMs: number }> {
-    const [n, c] = await Promise.all([statFd(this.newFd, this.blocking), statFd(this.curFd, this.blocking)]);
+    const [n, c, i] = await Promise.all([statFd(this.newFd, this.blocking), statFd(this.curFd, this.blocking), statUidlIndex(this.root, this.blocking)]);
     const part = (s: BigIntStats | undefined): string => (s === undefined ? '-' : `${s.dev}:${s.ino}:${s.mtimeNs}`);
-    return { stamp: `${part(n)}/${part(c)}`, changedMs: Math.max(Number(n?.mtimeMs ?? 0), Number(c?.mtimeMs ?? 0)) };
+    const index = i === undefined ? '-' : `${part(i)}:${i.size}:${i.ctimeNs}`;
+    const changedMs = Math.max(Number(n?.mtimeMs ?? 0), Number(c?.mtimeMs ?? 0), Number(i?.ctimeMs ?? 0));
+    return { stamp: `${part(n)}/${part(c)}/${index}`, changedMs };
   }
 
   close(): void {

@@ -84,6 +84,14 @@ export function parseMaildirName(fileName: string): ParsedName {
   return { base, size, uidl: valid ? key : hashedUidl(key) };
 }
 
+/**
+ * The unique-id of a message whose own one an imported unique-id of another message took
+ * (src/maildrop/uidl-assign.ts): a hash as for long names, of a string no name can give (`/`).
+ */
+export function displacedUidl(uidl: string): string {
+  return hashedUidl('/' + uidl);
+}
+
 function hashedUidl(key: string): string {
   const digest = createHash('sha256').update(key, 'utf8').digest('base64url');
   return 'h' + digest.slice(0, HASHED_UIDL_LENGTH - 1);

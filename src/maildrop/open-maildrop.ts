@@ -70,6 +70,8 @@ export async function openMaildrop(request: MaildropRequest): Promise<MaildropOp
   }
   try {
     const snapshot = await scanMaildropCached(maildir, folders);
+    // Served with r2d2's own unique-ids meanwhile: clients that keep mail may fetch it again.
+    if (snapshot.uidlIndexProblem !== undefined) request.log.warn({ maildir, problem: snapshot.uidlIndexProblem }, 'imported-UIDL index r2d2-uidls not used');
     return { kind: 'opened', drop: new OpenedMaildrop(maildir, folders, lock, snapshot, io, request.log) };
   } catch (error) {
     const held = lock;

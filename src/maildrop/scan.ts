@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { foldersAt, type FolderName, type MaildirFolders } from './folders';
 import { parseMaildirName } from './name';
 import { rfc822SizeOfFile } from './rfc822-size';
+import { assignImportedUidls } from './uidl-assign';
+import { readUidlIndex, type IndexRead } from './uidl-index';
 import { errnoCode, forEachLimit } from './util';
 
 export interface MessageEntry {
@@ -19,6 +21,10 @@ export interface Snapshot {
   readonly totalOctets: number;
   /** names without a usable Z size, sized by reading the file */
   readonly slowPath: number;
+  /** The imported-UIDL index (uidl-index.ts): absent, read, or present but not used (and why). */
+  readonly uidlIndex: IndexRead['kind'];
+  /** Why a present index was not used, for the log. */
+  readonly uidlIndexProblem?: string;
 }
 
 /** Files read at once on the slow path: far from EMFILE, enough to keep the disk busy. */
@@ -56,9 +62,10 @@ export function scanMaildrop(maildir: string, blocking = false): Promise<Snapsho
 
 /** The scan over folders opened (or named) already: see folders.ts. */
 export async function scanFolders(folders: MaildirFolders, blocking = false): Promise<Snapshot> {
-  const [inNew, inCur] = blocking
-    ? [listSync(folders, 'new'), listSync(folders, 'cur')]
-    : await Promise.all([list(folders, 'new'), list(folders, 'cur')]);
+  // The index is looked for in the same pass: one failed open when there is none.
+  const [inNew, inCur, index] = blocking
+    ? [listSync(folders, 'new'), listSync(folders, 'cur'), await readUidlIndex(folders.root, true)]
+    : await Promise.all([list(folders, 'new'), list(folders, 'cur'), readUidlIndex(folders.root)]);
   const byUidl = new Map<string, Found>();
   collect(byUidl, 'new', inNew);
   collect(byUidl, 'cur', inCur);
@@ -73,15 +80,17 @@ export async function scanFolders(folders: MaildirFolders, blocking = false): Pr
     }
   });
 
-  found.sort(oldestFirst);
+  const listed = found.filter((f): f is Found & { size: number } => f.size !== undefined); // others vanished before we could read them
+  listed.sort(oldestFirst);
+  if (index.kind === 'read') assignImportedUidls(listed, index.index.entries);
   const messages: MessageEntry[] = [];
   let totalOctets = 0;
-  for (const { dir, file, size, uidl } of found) {
-    if (size === undefined) continue; // vanished before we could read it
+  for (const { dir, file, size, uidl } of listed) {
     messages.push({ dir, file, size, uidl });
     totalOctets += size;
   }
-  return { messages, totalOctets, slowPath: slow.length };
+  const problem = index.kind === 'ignored' ? { uidlIndexProblem: index.why } : {};
+  return { messages, totalOctets, slowPath: slow.length, uidlIndex: index.kind, ...problem };
 }
 
 /** Slow-path errors that leave a file out of the listing: gone, or not a regular file. */
