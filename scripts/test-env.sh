@@ -6,7 +6,6 @@
 # tests start their own, privately, on loopback ports.
 set -euo pipefail
 
-# (wabt: wat2wasm rebuilds the encoder's WebAssembly kernel to check the committed bytes.)
 # One package per line, grouped by what needs it (merges stay easy).
 packages=(
   curl openssl python3 apache2-utils whois python3-passlib wabt   # clients, hash makers, the encoder's wat2wasm
