@@ -5,6 +5,7 @@ import type { Config } from '../config/types';
 import { openLog, type LogHandle } from '../log/logger';
 import type { LoginRequest, LoginResult } from './accounts';
 import { loginFromRows } from './password-login';
+import { NO_ACCOUNTS_PROBE, type AccountsProbe } from './probe';
 import { Rehasher, type RunUpdate } from './passwords/rehash';
 import { compileQuery, type CompiledQuery } from './query-format';
 
@@ -19,6 +20,7 @@ export class LoginRules {
     private readonly config: Config,
     runUpdate: RunUpdate,
     private readonly log: Logger | undefined,
+    private readonly probe: AccountsProbe = NO_ACCOUNTS_PROBE,
   ) {
     this.query = compileQuery(config.maildropQuery);
     const { rehashTo, rehashQuery } = config.passwords;
@@ -33,6 +35,7 @@ export class LoginRules {
       rehasher: this.rehasher,
       log: () => this.logger(),
       decoy: this.decoy,
+      probe: this.probe,
     });
   }
 

@@ -8,6 +8,7 @@ import { deliverSchema, toDeliverConfig } from './deliver-schema';
 import { queryFormatCheck } from './query-format-check';
 import type { Config, DatabaseConfig, ListenerConfig, TlsConfig } from './types';
 import { logSchema, toLog } from './log-schema';
+import { metricsSchema, toMetricsConfig } from './metrics-schema';
 import { checkRehashQueryFormat, passwordsSchema, toPasswordsConfig } from './passwords-schema';
 import { readSecretFile } from './secret-file';
 
@@ -100,6 +101,7 @@ export const r2d2Schema = section({
   limits: limitsSchema,
   log: logSchema,
   deliver: deliverSchema,
+  metrics: metricsSchema,
 });
 
 /** The validated c11n, keys as written (snake_case). */
@@ -145,6 +147,7 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
     },
     log: toLog(doc.log),
     deliver: toDeliverConfig(doc.deliver, where(doc, 'deliver') !== undefined, databases, chooseAccountsDatabase(doc, databases)),
+    metrics: toMetricsConfig(doc.metrics, where(doc, 'metrics') !== undefined, listeners),
   };
 }
 

@@ -127,6 +127,13 @@ export interface DeliverConfig {
   readonly createMaildir: boolean;
 }
 
+/** The `metrics` section: the Prometheus/OpenMetrics endpoint (src/server/metrics). */
+export interface MetricsConfig {
+  readonly address: string;
+  /** 0 = any free port (tests). */
+  readonly port: number;
+}
+
 /** The `passwords` section and rehash_query_format_string (src/accounts/passwords). */
 export interface PasswordsConfig {
   /** For stored values with neither a {SCHEME} prefix nor a $id$; undefined: such values are refused. */
@@ -175,4 +182,6 @@ export interface Config {
   readonly log: LogConfig;
   /** The `deliver` section; undefined when the personality has none. */
   readonly deliver: DeliverConfig | undefined;
+  /** The `metrics` section; undefined when the personality has none (no endpoint, no cost). */
+  readonly metrics: MetricsConfig | undefined;
 }

@@ -7,6 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { METRICS_ENDPOINT } from '../config/metrics-schema';
 import type { Config } from '../config/types';
 import { OperatorError } from '../config/operator-error';
 import { SignalLatch } from './signal-latch';
@@ -69,9 +70,13 @@ interface RawHandle {
   readonly fd: number;
 }
 
-/** Binds every listener in a binder child (see binder.ts); resolves with raw handles and ports. */
+/**
+ * Binds every listener, and the metrics endpoint (under METRICS_ENDPOINT) when configured, in a
+ * binder child (see binder.ts); resolves with raw handles and ports.
+ */
 async function bindListeners(config: Config): Promise<Map<string, { handle: RawHandle; port: number }>> {
   const requests = config.listeners.map((l) => ({ name: l.name, address: l.address, port: l.port }));
+  if (config.metrics !== undefined) requests.push({ name: METRICS_ENDPOINT, address: config.metrics.address, port: config.metrics.port });
   const child = fork(join(__dirname, 'binder.js'), [JSON.stringify(requests)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: engineEnvironment(process.env),
@@ -79,14 +84,14 @@ async function bindListeners(config: Config): Promise<Map<string, { handle: RawH
   const bound = new Map<string, { handle: RawHandle; port: number }>();
   const failures: string[] = [];
   child.on('message', (message: BinderMessage, handle: unknown) => {
-    if (message.type === 'failed') failures.push(`listen "${message.name}": ${message.reason}`);
+    if (message.type === 'failed') failures.push(`${message.name === METRICS_ENDPOINT ? 'metrics' : `listen "${message.name}"`}: ${message.reason}`);
     else if (typeof handle === 'object' && handle !== null && typeof (handle as RawHandle).fd === 'number') {
       bound.set(message.name, { handle: handle as RawHandle, port: message.port });
     }
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   if (failures.length > 0) throw new StartupError(failures.join('; '));
-  if (code !== 0 || bound.size !== config.listeners.length) throw new StartupError('binding the listening sockets failed');
+  if (code !== 0 || bound.size !== requests.length) throw new StartupError('binding the listening sockets failed');
   return bound;
 }
 
@@ -148,6 +153,10 @@ export async function runSupervisor(
     const port = servers.get(listener.name)?.port ?? listener.port;
     log.info({ listener: listener.name, tls: listener.tls }, `listening on ${listener.address}:${port}`);
     if (banner !== undefined && listener === config.listeners[0]) process.stdout.write(banner(port) + '\n');
+  }
+  if (config.metrics !== undefined) {
+    const { address, port } = config.metrics;
+    log.info(`metrics on http://${address.includes(':') ? `[${address}]` : address}:${servers.get(METRICS_ENDPOINT)?.port ?? port}/metrics`);
   }
 
   const spawnEngine = (): void => {

@@ -1,4 +1,6 @@
-import { openMaildrop, type MaildropOpening } from '../../maildrop/open-maildrop';
+import type { LoginResult } from '../../accounts/accounts';
+import { openMaildrop, type FailedStage, type MaildropOpening } from '../../maildrop/open-maildrop';
+import { secondsSince, type LoginMechanism, type LoginResultLabel } from '../metrics';
 import { MaildropView } from '../maildrop-view';
 import { err, ok } from '../replies';
 import type { AuthorizationState } from '../state';
@@ -23,23 +25,33 @@ export function user(command: Command, _state: AuthorizationState, ctx: SessionC
 export async function pass(command: Command, state: AuthorizationState, ctx: SessionContext): Promise<Outcome> {
   if (!ctx.security.plaintextAuthAllowed) return TLS_REQUIRED;
   if (state.user === undefined) return { reply: err('send USER first'), bad: true };
-  return login(state.user, command.rest, ctx);
+  return login(state.user, command.rest, ctx, 'user');
 }
 
 /**
  * A login with a name and password, from PASS or AUTH PLAIN: +OK only once the maildrop is
  * locked and scanned; otherwise back to AUTHORIZATION with the reason's response code.
  */
-export async function login(name: string, password: string, ctx: SessionContext): Promise<Outcome> {
+export async function login(name: string, password: string, ctx: SessionContext, mechanism: LoginMechanism): Promise<Outcome> {
   const back = { kind: 'AUTHORIZATION', user: undefined } as const;
-  const result = await ctx.accounts.authenticate({ user: name, password, peer: ctx.peer });
+  const started = performance.now();
+  const answered = (result: LoginResultLabel): void => ctx.metrics.login(mechanism, result, secondsSince(started));
+  let result: LoginResult;
+  try {
+    result = await ctx.accounts.authenticate({ user: name, password, peer: ctx.peer });
+  } catch (error) {
+    answered('temp_failure');
+    throw error;
+  }
   if (result.kind === 'denied') {
     // peer= on the line itself: what fail2ban's filter (personality/fail2ban) bans.
     // Counted by the account the database returned when it did (collation-equal names are one).
     const wait = ctx.penalty.failed(ctx.peer, result.account ?? name, password);
+    answered('bad_credentials');
     ctx.log.info({ user: name, peer: ctx.peer }, 'login failed: bad credentials');
     // The brute-force brake: this session waits; unknown users and wrong passwords alike.
     if (wait > 0) {
+      ctx.metrics.penalty(wait);
       ctx.log.debug({ delayMs: wait }, 'login failure delay');
       await ctx.clock.sleep(wait);
     }
@@ -47,11 +59,23 @@ export async function login(name: string, password: string, ctx: SessionContext)
   }
   if (result.kind === 'ok') ctx.penalty.succeeded(result.account ?? name);
   if (result.kind === 'refused') {
+    answered('refused');
     ctx.log.warn({ user: name }, `login refused: ${result.reason}`);
     return { reply: err(NOT_AVAILABLE), next: back };
   }
-  const opening = await openMaildrop({ maildir: result.maildir, root: ctx.maildirRoot, io: ctx.io, liveness: ctx.lockLiveness, log: ctx.log });
-  if (opening.kind !== 'opened') return { reply: err(refusalText(opening, name, ctx)), next: back };
+  let opening: MaildropOpening;
+  try {
+    const timed = (stage: FailedStage, seconds: number): void => ctx.metrics.loginStage(stage, seconds);
+    opening = await openMaildrop({ maildir: result.maildir, root: ctx.maildirRoot, io: ctx.io, liveness: ctx.lockLiveness, log: ctx.log, timed });
+  } catch (error) {
+    answered('temp_failure');
+    throw error;
+  }
+  if (opening.kind !== 'opened') {
+    answered(opening.kind === 'in-use' ? 'locked' : opening.permanent ? 'refused' : 'temp_failure');
+    return { reply: err(refusalText(opening, name, ctx)), next: back };
+  }
+  answered('ok');
   const drop = new MaildropView(opening.drop);
   const { messages, octets } = drop.live;
   ctx.log.info({ user: name, messages, octets }, 'login ok');
