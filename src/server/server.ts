@@ -208,6 +208,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
     throw error;
   }
+  // Every listener's series exist from the start (at zero), not from its first connection.
+  for (const listener of config.listeners) metricsOf(listener);
 
   return {
     listeners: bound,
