@@ -4,6 +4,7 @@
 // scraper asks for /metrics every second (Prometheus' default is every 15 s or more: this is
 // the dear end). Both sides run the same load (`--clients`, the login and retrieve workloads).
 import type { Workload } from './load/protocol';
+import { hookCost, type HookCost } from './metrics-hooks';
 import type { Figures } from './report/stats';
 import { round } from './report/stats';
 import { sleep } from './setup/util';
@@ -31,6 +32,8 @@ export interface MetricsCostDeps {
   /** Runs `workload` against the pid's server for the plan's time. */
   readonly measure: (pid: number, workload: 'login' | 'retrieve', warmUp: boolean) => Promise<Figures>;
   readonly metricsUrl: string;
+  /** CPU ms of a server's whole process tree so far. */
+  readonly cpuMs: (pid: number) => number;
   readonly rounds: number;
   readonly say: (line: string) => void;
 }
@@ -66,8 +69,38 @@ function scraper(url: string): { stop: () => Promise<number> } {
   };
 }
 
-export async function metricsCost(deps: MetricsCostDeps): Promise<MetricsCostRow[]> {
+/** What one scrape costs the server, apart from the sessions: CPU ms and the size of the answer. */
+export interface ScrapeCost {
+  readonly cpuMsPerScrape: number;
+  readonly octets: number;
+}
+
+export interface MetricsCost {
+  readonly rows: readonly MetricsCostRow[];
+  readonly scrape: ScrapeCost;
+  readonly hooks: HookCost;
+}
+
+const SCRAPES = 50;
+
+/** 50 scrapes back to back, less what the idle server used over as long again. */
+async function scrapeCost(deps: MetricsCostDeps, pid: number): Promise<ScrapeCost> {
+  const started = performance.now();
+  const before = deps.cpuMs(pid);
+  let octets = 0;
+  for (let i = 0; i < SCRAPES; i++) {
+    const response = await fetch(deps.metricsUrl, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
+    octets = (await response.arrayBuffer()).byteLength;
+  }
+  const scraping = deps.cpuMs(pid) - before;
+  await sleep(performance.now() - started);
+  const idle = deps.cpuMs(pid) - before - scraping;
+  return { cpuMsPerScrape: round((scraping - idle) / SCRAPES, 2), octets };
+}
+
+export async function metricsCost(deps: MetricsCostDeps): Promise<MetricsCost> {
   const rows: MetricsCostRow[] = [];
+  let scrape: ScrapeCost | undefined;
   for (const workload of ['login', 'retrieve'] as const) {
     const runs = { without: [] as number[], with: [] as number[] };
     let scrapes = 0;
@@ -80,6 +113,7 @@ export async function metricsCost(deps: MetricsCostDeps): Promise<MetricsCostRow
           const scraping = metrics ? scraper(deps.metricsUrl) : undefined;
           const f = await deps.measure(server.pid, workload, false);
           scrapes += (await scraping?.stop()) ?? 0;
+          if (metrics && scrape === undefined) scrape = await scrapeCost(deps, server.pid);
           errors += f.errors;
           (metrics ? runs.with : runs.without).push(f.serverCpuMsPerSession);
           deps.say(`metrics cost, ${workload}, ${metrics ? 'with' : 'without'} metrics: ${f.serverCpuMsPerSession} ms CPU/session, ${f.sessionsPerSec} sessions/s (${f.errors} errors)`);
@@ -102,14 +136,18 @@ export async function metricsCost(deps: MetricsCostDeps): Promise<MetricsCostRow
       errors,
     });
   }
-  return rows;
+  if (scrape === undefined) throw new Error('no run with metrics');
+  deps.say(`metrics cost: one scrape ${scrape.cpuMsPerScrape} ms CPU, ${scrape.octets} octets`);
+  return { rows, scrape, hooks: hookCost() };
 }
 
-export function metricsCostTable(rows: readonly MetricsCostRow[]): string {
+export function metricsCostTable({ rows, scrape, hooks }: MetricsCost): string {
   const lines = ['| workload | CPU ms/session without metrics | with metrics (scraped every 1 s) | difference | runs (without; with) |', '|---|---:|---:|---:|---|'];
   for (const r of rows) {
     const sign = r.extraMs >= 0 ? '+' : '';
     lines.push(`| ${r.workload} | ${r.without} | ${r.with} | ${sign}${r.extraMs} ms (${sign}${r.extraPercent}%) | ${r.withoutMs.join(', ')}; ${r.withMs.join(', ')} |`);
   }
+  lines.push('', `One scrape (OpenMetrics, ${scrape.octets} octets): ${scrape.cpuMsPerScrape} ms of r2d2's CPU.`);
+  lines.push(`The hooks alone (bench/metrics-hooks.ts): ${hooks.loginSessionUs} µs per login session, ${hooks.retrUs} µs per RETR.`);
   return lines.join('\n');
 }

@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, w
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { LoadPool } from './load/pool';
-import { METRICS_COST_ID, metricsCost, metricsCostTable, type MetricsCostRow } from './metrics-cost';
+import { METRICS_COST_ID, metricsCost, metricsCostTable, type MetricsCost } from './metrics-cost';
 import type { Target, Transport, Workload } from './load/protocol';
 import { cpuCount, findProcess, forksSinceBoot, systemBusyMs, treeCpuMs, treeMemory } from './measure/proc';
 import { flameSvg, summarize, type ProfileSummary } from './report/profile';
@@ -342,7 +342,7 @@ async function main(): Promise<void> {
       say(`${spec.label}: ${brief(a, spec)} | Dovecot ${brief(b, spec)} | ratio ${row.ratio ?? 'pending'}`);
     }
 
-    let metricsCostRows: MetricsCostRow[] | undefined;
+    let metricsCostRows: MetricsCost | undefined;
     if (options.only === undefined || options.only.includes(METRICS_COST_ID)) {
       await r2d2.stop();
       const metricsPort = await freePort();
@@ -357,7 +357,8 @@ async function main(): Promise<void> {
           return measure(pool, pid, targetOf(servers, 'r2d2', 'plain'), workload, mail, users, warmUp ? { ...plan, throughputMs: 1500 } : plan, cores);
         },
         metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-        rounds: options.quick ? 1 : 2,
+        cpuMs: treeCpuMs,
+        rounds: options.quick ? 2 : 3,
         say,
       });
     }
@@ -483,7 +484,7 @@ type BenchResult = {
   readonly versions: { readonly r2d2: string; readonly dovecot: string };
   readonly rows: readonly { readonly id: string; readonly r2d2: RowResult['r2d2']; readonly dovecot: RowResult['dovecot'] }[];
   readonly profiles: Partial<Record<string, ProfileSummary>>;
-  readonly metricsCost?: readonly MetricsCostRow[];
+  readonly metricsCost?: MetricsCost;
 };
 
 /** Prints the table and writes the JSON, the chart and (when asked) the README table. */

@@ -29,13 +29,26 @@ export class WorkerMetrics implements Metrics {
   private readonly registry = new Registry();
   private readonly on = [this.registry];
   private readonly pools = new Set<PoolUse>();
+  // The two calls made per write and per message are plain additions, moved into their counters
+  // at each scrape (a labelled counter's inc costs a microsecond or two).
+  private readonly unsentBytes = new Map<string, { octets: number }>();
+  private readonly unsentRetrieved = { retr: 0, top: 0 };
 
   private readonly accepted = new Counter({ name: 'r2d2_connections_accepted_total', help: 'Connections accepted, before limits and TLS.', labelNames: ['listener'], registers: this.on });
   private readonly refused = new Counter({ name: 'r2d2_connections_refused_total', help: 'Connections refused by a limit.', labelNames: ['listener', 'limit'], registers: this.on });
   private readonly started = new Counter({ name: 'r2d2_sessions_started_total', help: 'POP3 sessions started (greeting sent).', labelNames: ['listener'], registers: this.on });
   private readonly ended = new Counter({ name: 'r2d2_sessions_ended_total', help: 'POP3 sessions ended, by why.', labelNames: ['listener', 'reason'], registers: this.on });
   private readonly active = new Gauge({ name: 'r2d2_sessions_active', help: 'POP3 sessions in progress.', labelNames: ['listener'], registers: this.on });
-  private readonly bytes = new Counter({ name: 'r2d2_bytes_sent_total', help: 'Reply bytes sent to clients (before TLS).', labelNames: ['listener'], registers: this.on });
+  private readonly bytes = new Counter({
+    name: 'r2d2_bytes_sent_total',
+    help: 'Reply bytes sent to clients (before TLS).',
+    labelNames: ['listener'],
+    registers: this.on,
+    collect: () => {
+      for (const [listener, unsent] of this.unsentBytes) this.bytes.inc({ listener }, unsent.octets);
+      for (const unsent of this.unsentBytes.values()) unsent.octets = 0;
+    },
+  });
   private readonly handshakes = new Counter({ name: 'r2d2_tls_handshakes_total', help: 'TLS handshakes completed, by protocol version.', labelNames: ['listener', 'version'], registers: this.on });
   private readonly handshakeFailures = new Counter({
     name: 'r2d2_tls_handshake_failures_total',
@@ -55,7 +68,18 @@ export class WorkerMetrics implements Metrics {
   private readonly penalties = new Counter({ name: 'r2d2_login_penalties_total', help: 'Failed logins made to wait (the brute-force brake).', registers: this.on });
   private readonly penaltySeconds = new Counter({ name: 'r2d2_login_penalty_seconds_total', help: 'Seconds failed logins were made to wait.', registers: this.on });
   private readonly lockRefusals = new Counter({ name: 'r2d2_maildrop_lock_refusals_total', help: 'Logins refused because another session holds the maildrop ([IN-USE]).', registers: this.on });
-  private readonly retrieved = new Counter({ name: 'r2d2_messages_retrieved_total', help: 'Messages sent by RETR and TOP.', labelNames: ['command'], registers: this.on });
+  private readonly retrieved = new Counter({
+    name: 'r2d2_messages_retrieved_total',
+    help: 'Messages sent by RETR and TOP.',
+    labelNames: ['command'],
+    registers: this.on,
+    collect: () => {
+      for (const command of ['retr', 'top'] as const) {
+        this.retrieved.inc({ command }, this.unsentRetrieved[command]);
+        this.unsentRetrieved[command] = 0;
+      }
+    },
+  });
   private readonly deleted = new Counter({ name: 'r2d2_messages_deleted_total', help: 'Messages removed in UPDATE.', registers: this.on });
   private readonly deleteFailures = new Counter({ name: 'r2d2_message_deletions_failed_total', help: 'Messages marked deleted that UPDATE could not remove.', registers: this.on });
   private readonly queryErrors = new Counter({ name: 'r2d2_db_query_errors_total', help: 'Accounts queries that failed (error, timeout, database down).', labelNames: ['query'], registers: this.on });
@@ -100,6 +124,8 @@ export class WorkerMetrics implements Metrics {
     const listener = { listener: name };
     for (const counter of [this.accepted, this.started, this.bytes]) counter.inc(listener, 0);
     this.active.set(listener, 0);
+    const unsent = this.unsentBytes.get(name) ?? { octets: 0 };
+    this.unsentBytes.set(name, unsent);
     return {
       accepted: () => this.accepted.inc(listener),
       refused: (limit) => this.refused.inc({ listener: name, limit }),
@@ -113,7 +139,10 @@ export class WorkerMetrics implements Metrics {
         this.ended.inc({ listener: name, reason: reason.replace(/ /g, '_') });
         this.active.dec(listener);
       },
-      sent: (data) => this.bytes.inc(listener, typeof data === 'string' ? Buffer.byteLength(data) : data.reduce((n, piece) => n + piece.length, 0)),
+      sent: (data) => {
+        if (typeof data === 'string') unsent.octets += Buffer.byteLength(data);
+        else for (const piece of data) unsent.octets += piece.length;
+      },
     };
   }
 
@@ -129,7 +158,7 @@ export class WorkerMetrics implements Metrics {
         this.penalties.inc();
         this.penaltySeconds.inc(ms / 1000);
       },
-      retrieved: (command) => this.retrieved.inc({ command }),
+      retrieved: (command) => void this.unsentRetrieved[command]++,
       deleted: (removed, failed) => {
         this.deleted.inc(removed);
         if (failed > 0) this.deleteFailures.inc(failed);
