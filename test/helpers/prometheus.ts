@@ -75,9 +75,27 @@ export class PrometheusInstance {
     return first?.value ?? NaN;
   }
 
-  /** Waits (each scrape is a second apart) until `expr`'s value is `expected`. */
-  async waitForValue(expr: string, expected: number, timeoutMs = 30_000): Promise<void> {
+  /** Waits (each scrape is a second apart) until `expr`'s value is `expected`; throws if it never is. */
+  async waitForValue(expr: string, expected: number, timeoutMs = 60_000): Promise<void> {
     await this.poll(async () => (await this.value(expr)) === expected, timeoutMs, `${expr} == ${expected}`);
+  }
+
+  /**
+   * `expr`'s value once it is `expected`, or the last one seen after `timeoutMs`: for checks that
+   * should hold at once, but would read nothing for a moment after a scrape that timed out on a
+   * loaded machine (Prometheus then marks the target's series stale until the next one).
+   */
+  async settledValue(expr: string, expected: number, timeoutMs = 10_000): Promise<number> {
+    let seen = NaN;
+    await this.poll(async () => (seen = await this.value(expr)) === expected, timeoutMs, '').catch(() => undefined);
+    return seen;
+  }
+
+  /** `expr`'s series, waiting up to `timeoutMs` for some (see settledValue). */
+  async settledQuery(expr: string, timeoutMs = 10_000): Promise<Sample[]> {
+    let seen: Sample[] = [];
+    await this.poll(async () => (seen = await this.query(expr)).length > 0, timeoutMs, '').catch(() => undefined);
+    return seen;
   }
 
   private async poll(ready: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

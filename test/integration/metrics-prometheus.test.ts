@@ -84,10 +84,10 @@ limits { auth_failure_delay_ms = 1  auth_penalty_max_ms = 4  max_connections_per
   await prometheus.waitForValue('sum(r2d2_sessions_ended_total)', 12);
   const by = async (expr: string): Promise<Record<string, number>> => {
     const out: Record<string, number> = {};
-    for (const s of await prometheus.query(expr)) out[Object.values(s.metric).join('/')] = s.value;
+    for (const s of await prometheus.settledQuery(expr)) out[Object.values(s.metric).join('/')] = s.value;
     return out;
   };
-  t.equal(await prometheus.value('up{job="r2d2"}'), 1, 'Prometheus scrapes the endpoint');
+  t.equal(await prometheus.settledValue('up{job="r2d2"}', 1), 1, 'Prometheus scrapes the endpoint');
   // Read as OpenMetrics (Prometheus' first choice), a counter's family is named without _total.
   t.equal((await prometheus.metadata('r2d2_logins'))[0]?.type, 'counter', 'Prometheus negotiated and read OpenMetrics');
   t.same(await by('sum by (result, mechanism) (r2d2_logins_total) > 0'), { 'user/ok': 3, 'plain/ok': 3, 'user/bad_credentials': 2, 'plain/bad_credentials': 2, 'user/locked': 1 });
@@ -119,15 +119,15 @@ limits { auth_failure_delay_ms = 1  auth_penalty_max_ms = 4  max_connections_per
     ['sum(r2d2_worker_restarts_total)', 0],
     ['count(r2d2_event_loop_lag_seconds)', 3],
   ];
-  for (const [expr, value] of expected) t.equal(await prometheus.value(expr), value, expr);
+  for (const [expr, value] of expected) t.equal(await prometheus.settledValue(expr, value), value, expr);
 
   await t.test('a worker that dies keeps its counts in the sums', async (t) => {
     writeFileSync(join(server.dir, 'kill-slot'), '0');
     server.child.kill('SIGUSR2');
     await prometheus.waitForValue('sum(r2d2_worker_restarts_total)', 1);
     await prometheus.waitForValue('r2d2_worker_threads', 2);
-    for (const [expr, value] of expected.filter(([e]) => /_total|_count/.test(e) && !e.includes('restarts'))) t.equal(await prometheus.value(expr), value, expr);
-    t.equal(await prometheus.value('sum(resets(r2d2_logins_total[1m]))'), 0, 'no counter went down');
+    for (const [expr, value] of expected.filter(([e]) => /_total|_count/.test(e) && !e.includes('restarts'))) t.equal(await prometheus.settledValue(expr, value), value, expr);
+    t.equal(await prometheus.settledValue('sum(resets(r2d2_logins_total[1m]))', 0), 0, 'no counter went down');
   });
 
   await t.test('the text format passes promtool; OpenMetrics by Accept; no user name or address', async (t) => {
@@ -157,7 +157,7 @@ limits { auth_failure_delay_ms = 1  auth_penalty_max_ms = 4  max_connections_per
       t.ok((panel.targets ?? []).length > 0, `"${panel.title}" has a query`);
       for (const target of panel.targets ?? []) {
         const expr = target.expr.replace(/\$__rate_interval|\$__interval|\$__range/g, '1m').replace(/\$\{?(?:instance|job)\}?/g, '.+');
-        t.ok((await prometheus.query(expr)).length > 0, `"${panel.title}": ${target.expr}`);
+        t.ok((await prometheus.settledQuery(expr)).length > 0, `"${panel.title}": ${target.expr}`);
       }
     }
   });
