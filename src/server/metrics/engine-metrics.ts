@@ -98,7 +98,8 @@ export class EngineMetrics {
       };
       const answer = (message: FromWorker): void => {
         if (message.type !== 'metrics' || message.id !== id) return;
-        if (Array.isArray(message.snapshot)) this.last.set(slot, message.snapshot as MetricsSnapshot);
+        // (A dead worker's late answer must not come back beside its retired figures.)
+        if (Array.isArray(message.snapshot) && this.options.workers()[slot] === worker) this.last.set(slot, message.snapshot as MetricsSnapshot);
         done();
       };
       const timer = setTimeout(done, ANSWER_MS);
