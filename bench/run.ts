@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, w
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { LoadPool } from './load/pool';
+import { METRICS_COST_ID, metricsCost, metricsCostTable, type MetricsCost } from './metrics-cost';
 import type { Target, Transport, Workload } from './load/protocol';
 import { cpuCount, findProcess, forksSinceBoot, systemBusyMs, treeCpuMs, treeMemory } from './measure/proc';
 import { flameSvg, summarize, type ProfileSummary } from './report/profile';
@@ -74,7 +75,7 @@ function parseArgs(argv: readonly string[]): Options {
   if (argv.includes('--help')) {
     process.stdout.write(
       `npm run bench [-- OPTIONS]\n  --quick          short runs (under 3 minutes)\n  --cpu-prof[=login,retrieve,large,login-stls,login-tls,retrieve-tls,large-tls]\n                   also profile r2d2 (node --cpu-prof) under these workloads (default login)\n` +
-        `  --only=ID,...    rows: ${ROWS.map((r) => r.id).join(', ')}\n  --clients=N      clients at once in the login and retrieve rows (default 16)\n  --load-threads=N load generator threads (default: half the cores, at least 1)\n` +
+        `  --only=ID,...    rows: ${ROWS.map((r) => r.id).join(', ')}, ${METRICS_COST_ID} (r2d2's CPU per session with and without metrics)\n  --clients=N      clients at once in the login and retrieve rows (default 16)\n  --load-threads=N load generator threads (default: half the cores, at least 1)\n` +
         '  --keep           keep the temporary folder (maildirs, configs, logs)\n  --no-readme      do not update the README (full runs update it)\n' +
         '  --report=FILE    print and re-draw a saved run (bench/results/full.json), README table included\n',
     );
@@ -84,7 +85,7 @@ function parseArgs(argv: readonly string[]): Options {
   if (!Number.isInteger(clients) || clients < 1 || clients > 500) throw new Error('--clients: 1 to 500');
   CONCURRENCY = clients;
   const only = value('only')?.split(',').filter((s) => s.length > 0);
-  for (const id of only ?? []) if (!ROWS.some((r) => r.id === id)) throw new Error(`--only: no row ${id}`);
+  for (const id of only ?? []) if (!ROWS.some((r) => r.id === id) && id !== METRICS_COST_ID) throw new Error(`--only: no row ${id}`);
   for (const w of value('cpu-prof')?.split(',') ?? []) if (!(PROFILED as readonly string[]).includes(w)) throw new Error(`--cpu-prof: no workload ${w} (${PROFILED.join(', ')})`);
   const cores = cpuCount();
   return {
@@ -272,7 +273,8 @@ async function main(): Promise<void> {
 
     const cert = makeCertificate(join(root, 'tls'), { uid, gid });
     const ports = { r2d2: await freePort(), r2d2Stls: await freePort(), r2d2Tls: await freePort(), dovecot: await freePort(), dovecotTls: await freePort() };
-    const written = writePersonality({ dir: join(root, 'r2d2-conf'), port: ports.r2d2, stlsPort: ports.r2d2Stls, tlsPort: ports.r2d2Tls, tls: cert, database: db.name, mailRoot: mail.r2d2Root, uid, gid });
+    const personalityOptions = { dir: join(root, 'r2d2-conf'), port: ports.r2d2, stlsPort: ports.r2d2Stls, tlsPort: ports.r2d2Tls, tls: cert, database: db.name, mailRoot: mail.r2d2Root, uid, gid };
+    const written = writePersonality(personalityOptions);
     const tlsPending = written.tls ? '' : 'pending TLS';
     if (!written.tls) say(`r2d2 has no TLS listeners yet (check-config: ${written.reason}): its TLS rows are "pending TLS"`);
     const r2d2Log = join(root, 'r2d2.log');
@@ -297,7 +299,8 @@ async function main(): Promise<void> {
 
     // Warm-up: every maildrop once on each server (Dovecot builds its indexes; both get the
     // directories into the page cache; r2d2's JIT warms up).
-    for (const server of ['r2d2', 'dovecot'] as const) {
+    const onlyMetricsCost = options.only !== undefined && options.only.every((id) => id === METRICS_COST_ID);
+    for (const server of onlyMetricsCost ? (['r2d2'] as const) : (['r2d2', 'dovecot'] as const)) {
       const pid = server === 'r2d2' ? r2d2.pid : dovecot.pid;
       const target = targetOf(servers, server, 'plain');
       const w = await measure(pool, pid, target, 'login', mail, users, { ...plan, throughputMs: 600_000 }, cores, Math.ceil(USERS / CONCURRENCY));
@@ -339,6 +342,27 @@ async function main(): Promise<void> {
       say(`${spec.label}: ${brief(a, spec)} | Dovecot ${brief(b, spec)} | ratio ${row.ratio ?? 'pending'}`);
     }
 
+    let metricsCostRows: MetricsCost | undefined;
+    if (options.only === undefined || options.only.includes(METRICS_COST_ID)) {
+      await r2d2.stop();
+      const metricsPort = await freePort();
+      const withMetrics = writePersonality({ ...personalityOptions, dir: join(root, 'r2d2-metrics-conf'), metricsPort });
+      metricsCostRows = await metricsCost({
+        start: async (metrics) => {
+          const instance = await R2d2Instance.start(metrics ? withMetrics.dir : written.dir, ports.r2d2, r2d2Log);
+          return { pid: instance.pid, stop: () => instance.stop() };
+        },
+        measure: async (pid, workload, warmUp) => {
+          if (!warmUp) await waitQuiet(plan.quietWaitMs);
+          return measure(pool, pid, targetOf(servers, 'r2d2', 'plain'), workload, mail, users, warmUp ? { ...plan, throughputMs: 1500 } : plan, cores);
+        },
+        metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+        cpuMs: treeCpuMs,
+        rounds: options.quick ? 2 : 3,
+        say,
+      });
+    }
+
     const profiles: Partial<Record<Profiled, ProfileSummary>> = {};
     if (options.cpuProf.length > 0) {
       await r2d2.stop();
@@ -376,6 +400,7 @@ async function main(): Promise<void> {
       },
       rows: rows.map((r) => ({ id: r.spec.id, label: r.spec.label, metric: r.spec.metric, target: r.spec.target, lowerIsBetter: r.spec.lowerIsBetter, ratio: r.ratio, met: r.met, r2d2: r.r2d2, dovecot: r.dovecot })),
       profiles,
+      ...(metricsCostRows === undefined ? {} : { metricsCost: metricsCostRows }),
     };
     const partial = options.only !== undefined;
     publish(result, { name: partial ? `${mode}-partial` : mode, writeJson: true, readme: !options.quick && !partial && options.readme });
@@ -459,6 +484,7 @@ type BenchResult = {
   readonly versions: { readonly r2d2: string; readonly dovecot: string };
   readonly rows: readonly { readonly id: string; readonly r2d2: RowResult['r2d2']; readonly dovecot: RowResult['dovecot'] }[];
   readonly profiles: Partial<Record<string, ProfileSummary>>;
+  readonly metricsCost?: MetricsCost;
 };
 
 /** Prints the table and writes the JSON, the chart and (when asked) the README table. */
@@ -475,6 +501,7 @@ function publish(result: BenchResult, how: { name: string; writeJson: boolean; r
   process.stdout.write(`\n${table}\n\n${machineLine}\n`);
   for (const n of notes) process.stdout.write(`errors: ${n}\n`);
   for (const [workload, p] of Object.entries(result.profiles)) if (p !== undefined) process.stdout.write(`\n${profileText(workload, p)}\n`);
+  if (result.metricsCost !== undefined) process.stdout.write(`\nr2d2 with and without metrics (medians):\n\n${metricsCostTable(result.metricsCost)}\n`);
   const out = join(REPO, 'bench', 'results');
   mkdirSync(out, { recursive: true });
   if (how.writeJson) writeFileSync(join(out, `${how.name}.json`), JSON.stringify(result, null, 2) + '\n');

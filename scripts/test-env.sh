@@ -13,6 +13,7 @@ packages=(
   fetchmail mpop getmail6                                          # the client matrix
   rsyslog fail2ban postfix dovecot-core                            # logs, delivery, doveadm pw
   haproxy nginx libnginx-mod-mail                                  # PROXY protocol and auth_http, in front of r2d2
+  prometheus                                                       # metrics: a real Prometheus scrapes r2d2 (promtool too)
   dovecot-pop3d libidn12                                           # import-uidls: Dovecot serving before the move; Courier's unpacked pop3d needs libidn12
 )
 missing=()

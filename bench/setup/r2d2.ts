@@ -21,6 +21,8 @@ export interface R2d2Options {
   /** Sessions run as this user and group (the maildirs' owner), as Dovecot's do. */
   readonly uid: number;
   readonly gid: number;
+  /** With a `metrics` section on this port (the metrics-cost measurement); none by default. */
+  readonly metricsPort?: number;
 }
 
 /** `perAddress`: lift the per-client-address connection cap (every bench client is 127.0.0.1). */
@@ -57,7 +59,11 @@ log {
   destination = stdout
   level = info
 }
-`;
+${o.metricsPort === undefined ? '' : `metrics {
+  address = 127.0.0.1
+  port = ${o.metricsPort}
+}
+`}`;
 }
 
 /**

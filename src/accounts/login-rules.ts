@@ -7,6 +7,7 @@ import type { LoginRequest, LoginResult, TokenLogins } from './accounts';
 import { columnText, maildirFromRows } from './maildir-path';
 import { OAuth2Logins } from './oauth2/token-logins';
 import { loginFromRows } from './password-login';
+import { NO_ACCOUNTS_PROBE, type AccountsProbe } from './probe';
 import { Rehasher, type RunUpdate } from './passwords/rehash';
 import { compileQuery, type CompiledQuery } from './query-format';
 
@@ -21,6 +22,7 @@ export class LoginRules {
     private readonly config: Config,
     runUpdate: RunUpdate,
     private readonly log: Logger | undefined,
+    private readonly probe: AccountsProbe = NO_ACCOUNTS_PROBE,
   ) {
     this.query = compileQuery(config.maildropQuery);
     const { rehashTo, rehashQuery } = config.passwords;
@@ -35,6 +37,7 @@ export class LoginRules {
       rehasher: this.rehasher,
       log: () => this.logger(),
       decoy: this.decoy,
+      probe: this.probe,
     });
   }
 

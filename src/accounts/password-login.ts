@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { PasswordsConfig } from '../config/types';
 import type { LoginRequest, LoginResult } from './accounts';
 import { columnText, maildirFromRows, maildirOfRow, routeOf } from './maildir-path';
+import type { AccountsProbe } from './probe';
 import type { Rehasher } from './passwords/rehash';
 import { verifyPassword } from './passwords/verify';
 
@@ -21,13 +22,25 @@ export interface PasswordLoginOptions {
    * so that a miss costs what a wrong password costs (Argon2: ~100 ms): no timing tells users apart.
    */
   readonly decoy: { value: string | undefined };
+  /** Told how long the hash checks of each login took. */
+  readonly probe: AccountsProbe;
+}
+
+/** Runs a login's hash checks, telling the probe how long they took in all. */
+async function timedHashing<T>(probe: AccountsProbe, check: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await check();
+  } finally {
+    probe.hashed((performance.now() - started) / 1000);
+  }
 }
 
 export async function loginFromRows(rows: readonly unknown[], request: LoginRequest, options: PasswordLoginOptions): Promise<LoginResult> {
   const first = rows[0];
   if (first === undefined) {
     const decoy = options.decoy.value;
-    if (decoy !== undefined) await verifyPassword(decoy, request.password, options.passwords).catch(() => undefined);
+    if (decoy !== undefined) await timedHashing(options.probe, () => verifyPassword(decoy, request.password, options.passwords).catch(() => undefined));
     return { kind: 'denied' };
   }
   const account = columnText(first, 'username') ?? request.user;
@@ -46,6 +59,11 @@ export async function loginFromRows(rows: readonly unknown[], request: LoginRequ
   }
   const [maildir] = maildirs;
   if (maildir === undefined || maildirs.size > 1) return { kind: 'refused', reason: `query returned ${rows.length} rows with ${maildirs.size} different maildirs` };
+  return timedHashing(options.probe, () => verifyRows(rows, maildir, account, request, options));
+}
+
+/** Each row's password in turn, the main one first: any that matches logs in. */
+async function verifyRows(rows: readonly unknown[], maildir: string, account: string, request: LoginRequest, options: PasswordLoginOptions): Promise<LoginResult> {
   // The main password first: it is the one most logins use.
   const ordered = [...rows].sort((a, b) => Number(isAppPassword(a)) - Number(isAppPassword(b)));
   const unusable: string[] = [];

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types';
 import type { Accounts, LoginRequest, LoginResult, TokenLogins } from './accounts';
 import { LoginRules } from './login-rules';
+import { NO_ACCOUNTS_PROBE, probed, type AccountsProbe } from './probe';
 import { bindParams } from './query-format';
 
 /**
@@ -16,12 +17,16 @@ export class SqliteAccounts implements Accounts {
   private readonly rules: LoginRules;
   readonly tokens: TokenLogins | undefined;
 
-  constructor(config: Config, log?: Logger) {
+  constructor(
+    config: Config,
+    log?: Logger,
+    private readonly probe: AccountsProbe = NO_ACCOUNTS_PROBE,
+  ) {
     const file = config.accountsDatabase.file;
     if (file === undefined) throw new Error(`database "${config.accountsDatabase.name}": sqlite needs a file`);
     this.db = new Database(file, { fileMustExist: true });
     this.db.function('SHA2', { deterministic: true }, (value: unknown, bits: unknown) => sha2(value, bits));
-    this.rules = new LoginRules(config, async (sql, params) => this.db.prepare(sql).run(...params).changes, log);
+    this.rules = new LoginRules(config, (sql, params) => probed(probe, undefined, 'rehash', async () => this.db.prepare(sql).run(...params).changes), log, probe);
     this.statement = this.db.prepare(this.rules.query.sql);
     const tokenStatements = new Map<string, Database.Statement>();
     this.tokens = this.rules.tokenLogins(async (query, request) => {
@@ -32,7 +37,7 @@ export class SqliteAccounts implements Accounts {
   }
 
   async authenticate(request: LoginRequest): Promise<LoginResult> {
-    const rows = this.statement.all(...bindParams(this.rules.query, request));
+    const rows = await probed(this.probe, undefined, 'login', async () => this.statement.all(...bindParams(this.rules.query, request)));
     return this.rules.resolve(rows, request);
   }
 

@@ -9,6 +9,7 @@ import { queryFormatCheck } from './query-format-check';
 import type { Config, DatabaseConfig, ListenerConfig, TlsConfig } from './types';
 import { logSchema, toLog } from './log-schema';
 import { oauth2Schema, toOAuth2Config } from './oauth2-schema';
+import { metricsSchema, toMetricsConfig } from './metrics-schema';
 import { checkRehashQueryFormat, passwordsSchema, toPasswordsConfig } from './passwords-schema';
 import { readSecretFile } from './secret-file';
 import { listenProxyKeys, toListenerProxy, trustedProxiesKey } from './proxy-schema';
@@ -108,6 +109,7 @@ export const r2d2Schema = section({
   deliver: deliverSchema,
   oauth2: oauth2Schema,
   auth_http: authHttpSchema,
+  metrics: metricsSchema,
 });
 
 /** The validated c11n, keys as written (snake_case). */
@@ -156,6 +158,7 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
     deliver: toDeliverConfig(doc.deliver, where(doc, 'deliver') !== undefined, databases, chooseAccountsDatabase(doc, databases)),
     oauth2: toOAuth2Config(doc.oauth2, where(doc, 'oauth2') !== undefined, personalityDir),
     authHttp: toAuthHttp(doc.auth_http, where(doc, 'auth_http') !== undefined, doc.trusted_proxies, listeners),
+    metrics: toMetricsConfig(doc.metrics, where(doc, 'metrics') !== undefined, listeners),
   };
 }
 

@@ -148,6 +148,13 @@ export interface AuthHttpConfig {
   readonly defaultPort: number;
 }
 
+/** The `metrics` section: the Prometheus/OpenMetrics endpoint (src/server/metrics). */
+export interface MetricsConfig {
+  readonly address: string;
+  /** 0 = any free port (tests). */
+  readonly port: number;
+}
+
 /** The `passwords` section and rehash_query_format_string (src/accounts/passwords). */
 export interface PasswordsConfig {
   /** For stored values with neither a {SCHEME} prefix nor a $id$; undefined: such values are refused. */
@@ -202,4 +209,6 @@ export interface Config {
   readonly oauth2: OAuth2Config | undefined;
   /** The `auth_http` section; undefined when the personality has none. */
   readonly authHttp: AuthHttpConfig | undefined;
+  /** The `metrics` section; undefined when the personality has none (no endpoint, no cost). */
+  readonly metrics: MetricsConfig | undefined;
 }

@@ -19,6 +19,8 @@ export interface MaildropRequest {
   readonly liveness: LockLiveness | undefined;
   /** The session's logger: file-level warnings (a message that cannot be read) go there. */
   readonly log: Logger;
+  /** Told how long the lock (opening the maildir included) and the scan took, for metrics. */
+  readonly timed?: (stage: FailedStage, seconds: number) => void;
 }
 
 /** Where an opening failed: the maildir or its lock, or its folders and listing. */
@@ -39,6 +41,12 @@ const refused = (stage: FailedStage, reason: string): MaildropOpening => ({ kind
 
 export async function openMaildrop(request: MaildropRequest): Promise<MaildropOpening> {
   const { maildir, io } = request;
+  let started = performance.now();
+  const timed = (stage: FailedStage): void => {
+    const now = performance.now();
+    request.timed?.(stage, (now - started) / 1000);
+    started = now;
+  };
   let rootFd: number;
   try {
     rootFd = await OpenedFolders.openRoot(maildir, io.blocking);
@@ -63,6 +71,8 @@ export async function openMaildrop(request: MaildropRequest): Promise<MaildropOp
   } catch (error) {
     folders.close();
     return failed('lock', 'the lock cannot be taken', error);
+  } finally {
+    timed('lock');
   }
   if (lock === undefined) {
     folders.close();
@@ -72,8 +82,10 @@ export async function openMaildrop(request: MaildropRequest): Promise<MaildropOp
     const snapshot = await scanMaildropCached(maildir, folders);
     // Served with r2d2's own unique-ids meanwhile: clients that keep mail may fetch it again.
     if (snapshot.uidlIndexProblem !== undefined) request.log.warn({ maildir, problem: snapshot.uidlIndexProblem }, 'imported-UIDL index r2d2-uidls not used');
+    timed('scan');
     return { kind: 'opened', drop: new OpenedMaildrop(maildir, folders, lock, snapshot, io, request.log) };
   } catch (error) {
+    timed('scan');
     const held = lock;
     void held.settled.then(() => folders.close());
     // The scan's error is what the login reports; a lock that cannot be removed now is retried.

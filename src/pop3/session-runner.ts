@@ -44,8 +44,8 @@ export class SessionRunner {
   private readonly idle: Timer;
   private login: Timer | undefined;
   private grace: Timer | undefined;
-  private readonly done: Promise<void>;
-  private resolveDone!: () => void;
+  private readonly done: Promise<CloseReason>;
+  private resolveDone!: (reason: CloseReason) => void;
 
   constructor(
     private readonly wire: Wire,
@@ -60,8 +60,8 @@ export class SessionRunner {
     this.login = options.clock.timer(options.loginTimeoutMs, () => this.onTimeout('autologout: no login in time', false));
   }
 
-  /** Sends the greeting; resolves when the session has ended and been logged. */
-  start(): Promise<void> {
+  /** Sends the greeting; resolves with why the session ended, once it has and been logged. */
+  start(): Promise<CloseReason> {
     this.wire.write(this.session.greeting());
     return this.done;
   }
@@ -225,7 +225,7 @@ export class SessionRunner {
       this.log.info(`disconnected: ${this.closing ?? 'error'}, sequence="${this.session.sequence.toString()}" delays="${this.delays}"${tls}`);
     } finally {
       // Whatever happened above, the server must learn that this session is over.
-      this.resolveDone();
+      this.resolveDone(this.closing ?? 'error');
     }
   }
 }

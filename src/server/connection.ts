@@ -5,7 +5,10 @@ import type { Clock } from '../pop3/clock';
 import type { TransportSecurity } from '../pop3/security';
 import type { Pop3Session } from '../pop3/session';
 import { SessionRunner } from '../pop3/session-runner';
+import type { CloseReason } from '../pop3/state';
 import type { Wire } from '../pop3/wire';
+import type { ListenerMetrics } from './metrics/hooks';
+import { handshakeDone, handshakeFailed } from './metrics/tls-outcome';
 import { describeTls, startTls } from './start-tls';
 import type { TlsContexts } from './tls-contexts';
 
@@ -18,6 +21,8 @@ export interface ConnectionOptions {
   readonly security: TransportSecurity;
   /** The listener's certificates, for STLS; undefined where none are configured. */
   readonly tls: TlsContexts | undefined;
+  /** The listener's figures: bytes sent, the STLS handshake. */
+  readonly metrics: ListenerMetrics;
 }
 
 /**
@@ -53,8 +58,8 @@ export class Connection implements Wire {
     if (socket.isPaused()) socket.resume();
   }
 
-  /** Sends the greeting; resolves when the session has ended and been logged. */
-  start(): Promise<void> {
+  /** Sends the greeting; resolves with why the session ended, once it has and been logged. */
+  start(): Promise<CloseReason> {
     return this.runner.start();
   }
 
@@ -74,6 +79,7 @@ export class Connection implements Wire {
   write(data: string | readonly Buffer[]): Promise<void> | void {
     const socket = this.socket;
     if (socket.destroyed) return;
+    this.options.metrics.sent(data);
     let flushed: boolean;
     if (typeof data === 'string') flushed = socket.write(data);
     else if (data.length === 1) flushed = socket.write(data[0] as Buffer);
@@ -122,7 +128,9 @@ export class Connection implements Wire {
     let secure: TLSSocket;
     try {
       secure = await startTls(raw, contexts);
+      this.options.metrics.handshake(handshakeDone(secure));
     } catch (error) {
+      this.options.metrics.handshake(handshakeFailed(error));
       this.log.info({ reason: (error as Error).message }, 'tls handshake failed after STLS');
       return false;
     }

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { METRICS_ENDPOINT } from '../config/metrics-schema';
 import type { Config } from '../config/types';
 import { restartDelay } from './backoff';
 import type { FromSupervisor, FromWorker, ToSupervisor, ToWorker, WorkerData } from './ipc';
@@ -12,6 +13,7 @@ import { endpoints } from './endpoints';
 import { poolPerWorker } from './per-worker';
 import { createSharedBuffers, SharedCounters, ThreadTable, type SharedBuffers } from './shared-state';
 import { PerWorkerCounts } from './shared-tables';
+import type { EngineMetrics } from './metrics/engine-metrics';
 
 /** A raw TCP handle from the supervisor. Kept referenced for the life of the process and never
  *  closed here: its fd belongs to the worker that listens on it (closing it twice would close
@@ -24,6 +26,8 @@ export interface EngineOptions {
   readonly config: Config;
   readonly log: Logger;
   readonly implementation: string;
+  /** Lines the engine's own logger has lost (for metrics). */
+  readonly logLost?: () => number;
 }
 
 const RESTART_BACKOFF_MS = [100, 500, 2000, 5000] as const;
@@ -40,6 +44,7 @@ export class Engine {
   private nextDupId = 1;
   private stopping = false;
   private restarts = 0;
+  private metrics: EngineMetrics | undefined;
 
   constructor(private readonly options: EngineOptions) {
     this.config = options.config;
@@ -52,6 +57,7 @@ export class Engine {
 
   async start(): Promise<void> {
     await Promise.all(this.workers.map((_, slot) => this.startWorker(slot)));
+    if (this.config.metrics !== undefined) await this.startMetrics();
     this.options.log.info({ threads: this.config.threads }, `engine ready: ${this.config.threads} worker thread(s)`);
   }
 
@@ -60,7 +66,21 @@ export class Engine {
     this.stopping = true;
     const exits = this.workers.map((w) => (w === undefined ? Promise.resolve() : new Promise<void>((resolve) => w.once('exit', () => resolve()))));
     this.post({ type: 'shutdown', drainMs });
-    await Promise.all(exits);
+    await Promise.all([...exits, this.metrics?.close()]);
+  }
+
+  /** The metrics endpoint on the socket the supervisor bound; prom-client is loaded only then. */
+  private async startMetrics(): Promise<void> {
+    const { EngineMetrics } = await import('./metrics/engine-metrics');
+    this.metrics = await EngineMetrics.start({
+      fd: await this.dup(METRICS_ENDPOINT),
+      log: this.options.log,
+      maxConnections: () => this.config.limits.maxConnections,
+      workers: () => this.workers,
+      connections: () => this.counters.total(),
+      restarts: () => this.restarts,
+      logLost: this.options.logLost ?? (() => 0),
+    });
   }
 
   /** SIGHUP: what can change without dropping sessions is applied; the rest is logged. */
@@ -70,11 +90,12 @@ export class Engine {
       ['auth_http address', JSON.stringify([next.authHttp?.address, next.authHttp?.port]), JSON.stringify([this.config.authHttp?.address, this.config.authHttp?.port])],
       ['threads', String(next.threads), String(this.config.threads)],
       ['uid/gid', `${next.uid}/${next.gid}`, `${this.config.uid}/${this.config.gid}`],
+      ['metrics', JSON.stringify(next.metrics ?? null), JSON.stringify(this.config.metrics ?? null)],
     ] as const;
     for (const [what, now, before] of fixed) {
       if (now !== before) this.options.log.warn(`SIGHUP: ${what} changed; that needs a restart and is not applied`);
     }
-    this.config = { ...next, listeners: next.listeners, threads: this.config.threads };
+    this.config = { ...next, listeners: next.listeners, threads: this.config.threads, metrics: this.config.metrics };
     this.post({ type: 'reload', config: this.config });
     this.options.log.info('SIGHUP: configuration reloaded');
   }
@@ -151,6 +172,7 @@ export class Engine {
     this.counters.reset(slot);
     this.addresses.clearWorker(slot);
     this.workers[slot] = undefined;
+    this.metrics?.workerGone(slot);
     if (this.stopping) return;
     this.restarts++;
     const delay = restartDelay(RESTART_BACKOFF_MS, this.restarts);

@@ -17,13 +17,16 @@ export interface WorkerData {
 export type ToWorker =
   | { readonly type: 'reload'; readonly config: Config }
   | { readonly type: 'shutdown'; readonly drainMs: number }
-  | { readonly type: 'status' };
+  | { readonly type: 'status' }
+  /** A scrape: the worker's metrics as prom-client JSON (server/metrics/). */
+  | { readonly type: 'metrics'; readonly id: number };
 
 /** Worker -> engine. */
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'reloaded'; readonly errors: readonly string[] }
-  | { readonly type: 'status'; readonly sessions: number; readonly heapUsed: number };
+  | { readonly type: 'status'; readonly sessions: number; readonly heapUsed: number }
+  | { readonly type: 'metrics'; readonly id: number; readonly snapshot: unknown };
 
 /** Engine <-> supervisor (IPC). The supervisor reads the personality (the engine may run as a
  *  user that cannot) and sends the Config at start and on SIGHUP. */

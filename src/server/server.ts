@@ -20,6 +20,8 @@ import { TlsContexts } from './tls-contexts';
 import { PenaltyPolicy } from './login-penalty';
 import { createSharedBuffers, PENALTY_WINDOW_SECONDS, type SharedBuffers } from './shared-state';
 import { FadingCounts, PerWorkerCounts } from './shared-tables';
+import { NO_METRICS, type ListenerMetrics, type Metrics } from './metrics/hooks';
+import { handshakeDone, handshakeFailed } from './metrics/tls-outcome';
 
 export interface ServerDeps {
   readonly config: Config;
@@ -37,6 +39,8 @@ export interface ServerDeps {
   readonly worker?: number;
   /** Tables shared by every worker; made for this server alone when absent. */
   readonly shared?: SharedBuffers;
+  /** Where sessions report counts and durations; NO_METRICS (nothing) by default. */
+  readonly metrics?: Metrics;
 }
 
 export interface BoundListener {
@@ -91,6 +95,13 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   let counter = 0;
   const nextSession = deps.nextSessionNumber ?? (() => ++counter);
   const implementation = deps.implementation ?? 'r2d2';
+  const metrics = deps.metrics ?? NO_METRICS;
+  const listenerMetrics = new Map<string, ListenerMetrics>();
+  const metricsOf = (listener: ListenerConfig): ListenerMetrics => {
+    let found = listenerMetrics.get(listener.name);
+    if (found === undefined) listenerMetrics.set(listener.name, (found = metrics.listener(listener.name)));
+    return found;
+  };
 
   // Certificates are loaded before any port is bound: a bad pair stops the start, clearly.
   const tlsByListener = new Map<string, TlsContexts>();
@@ -110,8 +121,11 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   const admit = (listener: ListenerConfig, socket: Socket, arrival: Arrival): void => {
     const address = arrival.peer;
+    const counted = metricsOf(listener);
+    counted.accepted();
     const admission = limits.admit(address, config.limits.maxConnectionsPerAddress, config.limits.maxConnections);
     if (admission.kind === 'refused') {
+      counted.refused(admission.limit);
       socket.resume(); // a socket left paused after a PROXY header would never see the client's FIN
       if (listener.tls === 'implicit') socket.destroy();
       else socket.end(statusLine(false, '[SYS/TEMP] too many connections, try again later'));
@@ -126,8 +140,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     }
     // RFC 8314: on an implicit-TLS port the handshake comes first (after a PROXY header), then the greeting.
     startTls(socket, tls).then(
-      (secure) => serve(listener, secure, arrival, tls, true, slot),
+      (secure) => {
+        counted.handshake(handshakeDone(secure));
+        serve(listener, secure, arrival, tls, true, slot);
+      },
       (error: unknown) => {
+        counted.handshake(handshakeFailed(error));
         slot.release();
         log.info({ peer: address, listener: listener.name, reason: (error as Error).message }, 'tls handshake failed');
       },
@@ -147,6 +165,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     );
     const tlsNote = secure ? describeTls(socket as TLSSocket) : (arrival.proxiedTls ?? (listener.tls === 'stls' ? 'stls offered' : 'none'));
     sessionLog.info({ peer, ...proxyFields(arrival), listener: listener.name, tls: tlsNote, worker: deps.worker }, 'connected');
+    const counted = metricsOf(listener);
+    counted.started();
     const store = stores.take();
     const pop3 = new Pop3Session(
       {
@@ -160,6 +180,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         penalty,
         io: { blocking: config.blockingFileIo, syncReadMax: config.syncReadMax },
         clock: SYSTEM_CLOCK,
+        metrics: metrics.session,
       },
       config.limits.maxBadCommands,
     );
@@ -170,9 +191,13 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       security,
       tls,
       ...(secure || arrival.proxiedTls !== undefined ? { tlsDescription: tlsNote } : {}),
+      metrics: counted,
     });
     connections.add(connection);
-    const ended = connection.start().finally(() => {
+    const ended = connection.start().then(
+      (reason) => counted.ended(reason),
+      () => counted.ended('error'),
+    ).finally(() => {
       slot.release();
       store.done();
       connections.delete(connection);
@@ -200,6 +225,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
     throw error;
   }
+  // Every listener's series exist from the start (at zero), not from its first connection.
+  for (const listener of config.listeners) metricsOf(listener);
 
   return {
     listeners: bound,

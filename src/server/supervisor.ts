@@ -7,6 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { METRICS_ENDPOINT } from '../config/metrics-schema';
 import type { Config } from '../config/types';
 import { OperatorError } from '../config/operator-error';
 import { SignalLatch } from './signal-latch';
@@ -70,9 +71,14 @@ interface RawHandle {
   readonly fd: number;
 }
 
-/** Binds every listener in a binder child (see binder.ts); resolves with raw handles and ports. */
+/**
+ * Binds every listener, and the metrics endpoint (under METRICS_ENDPOINT) when configured, in a
+ * binder child (see binder.ts); resolves with raw handles and ports.
+ */
 async function bindListeners(config: Config): Promise<Map<string, { handle: RawHandle; port: number }>> {
   const requests = endpoints(config);
+  // The metrics endpoint is served by the engine's main thread alone, not handed to workers.
+  if (config.metrics !== undefined) requests.push({ name: METRICS_ENDPOINT, address: config.metrics.address, port: config.metrics.port });
   const child = fork(join(__dirname, 'binder.js'), [JSON.stringify(requests)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: engineEnvironment(process.env),
@@ -80,7 +86,7 @@ async function bindListeners(config: Config): Promise<Map<string, { handle: RawH
   const bound = new Map<string, { handle: RawHandle; port: number }>();
   const failures: string[] = [];
   child.on('message', (message: BinderMessage, handle: unknown) => {
-    if (message.type === 'failed') failures.push(`listen "${message.name}": ${message.reason}`);
+    if (message.type === 'failed') failures.push(`${message.name === METRICS_ENDPOINT ? 'metrics' : `listen "${message.name}"`}: ${message.reason}`);
     else if (typeof handle === 'object' && handle !== null && typeof (handle as RawHandle).fd === 'number') {
       bound.set(message.name, { handle: handle as RawHandle, port: message.port });
     }
@@ -152,6 +158,10 @@ export async function runSupervisor(
   }
   const auth = config.authHttp;
   if (auth !== undefined) log.info({ listener: AUTH_HTTP_ENDPOINT }, `listening on ${auth.address}:${servers.get(AUTH_HTTP_ENDPOINT)?.port ?? auth.port}`);
+  if (config.metrics !== undefined) {
+    const { address, port } = config.metrics;
+    log.info(`metrics on http://${address.includes(':') ? `[${address}]` : address}:${servers.get(METRICS_ENDPOINT)?.port ?? port}/metrics`);
+  }
 
   const spawnEngine = (): void => {
     const child = fork(join(__dirname, 'engine-main.js'), [], {

@@ -1,8 +1,9 @@
 // The entry of a worker thread: many POP3 sessions on its own dups of the listening sockets.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openAccounts } from '../accounts/open-accounts';
-import { createLogger } from '../log/logger';
+import { openLog } from '../log/logger';
 import type { FromWorker, ToWorker, WorkerData } from './ipc';
+import { NO_METRICS } from './metrics/hooks';
 import { perWorker } from './per-worker';
 import { startServer } from './server';
 import { SharedCounters, ThreadTable } from './shared-state';
@@ -11,11 +12,16 @@ async function main(data: WorkerData): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('worker.ts runs only as a worker thread');
   let config = perWorker(data.config);
-  const log = createLogger({ identity: config.identity, log: config.log });
+  const logging = openLog({ identity: config.identity, log: config.log });
+  const log = logging.log;
   const counters = new SharedCounters(data.shared);
+  // prom-client is loaded only where a `metrics` section asks for it.
+  const metrics =
+    config.metrics === undefined ? undefined : new (await import('./metrics/worker-metrics')).WorkerMetrics({ slot: data.slot, logLost: () => logging.stats().lost });
+  const probe = (metrics ?? NO_METRICS).accounts;
   const server = await startServer({
     config,
-    accounts: openAccounts(config, log),
+    accounts: openAccounts(config, log, probe),
     log,
     implementation: data.implementation,
     lockLiveness: new ThreadTable(data.shared),
@@ -24,6 +30,7 @@ async function main(data: WorkerData): Promise<void> {
     budget: { tryAcquire: (max) => counters.tryAcquire(data.slot, max), release: () => counters.release(data.slot) },
     worker: data.slot,
     shared: data.shared,
+    metrics,
   });
   const send = (message: FromWorker): void => port.postMessage(message);
   port.on('message', (message: ToWorker) => {
@@ -33,7 +40,7 @@ async function main(data: WorkerData): Promise<void> {
         // The store carries the query, its database, the password rules and the oauth2 section: any change opens a new one.
         const storeOf = (c: typeof config): string => JSON.stringify([c.maildropQuery, c.accountsDatabase, c.passwords, c.oauth2]);
         const queryChanged = storeOf(next) !== storeOf(config);
-        server.reconfigure(next, queryChanged ? openAccounts(next, log) : undefined);
+        server.reconfigure(next, queryChanged ? openAccounts(next, log, probe) : undefined);
         const errors = server.reloadTls(next);
         config = next;
         send({ type: 'reloaded', errors });
@@ -45,6 +52,9 @@ async function main(data: WorkerData): Promise<void> {
         break;
       case 'status':
         send({ type: 'status', sessions: server.sessions, heapUsed: process.memoryUsage().heapUsed });
+        break;
+      case 'metrics':
+        void (metrics?.snapshot() ?? Promise.resolve([])).then((snapshot) => send({ type: 'metrics', id: message.id, snapshot }));
         break;
     }
   });

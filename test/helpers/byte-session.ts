@@ -12,9 +12,11 @@ import type { Accounts } from '../../src/accounts/accounts';
 import { parseConfigText } from '../../src/config/load';
 import { openLog } from '../../src/log/logger';
 import type { FileIo } from '../../src/maildrop/io-policy';
+import { NO_SESSION_METRICS } from '../../src/pop3/metrics';
 import { TransportSecurity } from '../../src/pop3/security';
 import { Pop3Session } from '../../src/pop3/session';
 import { SessionRunner } from '../../src/pop3/session-runner';
+import type { CloseReason } from '../../src/pop3/state';
 import { PenaltyPolicy } from '../../src/server/login-penalty';
 import { FadingCounts } from '../../src/server/shared-tables';
 import { ManualClock } from './manual-clock';
@@ -37,8 +39,8 @@ export interface ByteSession {
   readonly clock: ManualClock;
   readonly runner: SessionRunner;
   readonly session: Pop3Session;
-  /** Resolves once the session has ended and its disconnect line is logged. */
-  readonly ended: Promise<void>;
+  /** Resolves once the session has ended and its disconnect line is logged, with why it ended. */
+  readonly ended: Promise<CloseReason>;
   /** Feeds raw bytes, as a socket would deliver them. */
   send(bytes: string | Buffer): void;
   /** Sends the bytes and resolves with the output once it matches `until`. */
@@ -105,6 +107,7 @@ ${extraConfig}`,
         penalty: new PenaltyPolicy(this.penalties, delay, delay * 16),
         io: options.io ?? { blocking: true, syncReadMax: 128 * 1024 },
         clock,
+        metrics: NO_SESSION_METRICS,
       },
       options.maxBadCommands ?? 10,
     );

@@ -1,4 +1,6 @@
-import { openMaildrop, type MaildropOpening } from '../../maildrop/open-maildrop';
+import type { LoginResult } from '../../accounts/accounts';
+import { openMaildrop, type FailedStage, type MaildropOpening } from '../../maildrop/open-maildrop';
+import { secondsSince, type LoginMechanism, type LoginResultLabel } from '../metrics';
 import { MaildropView } from '../maildrop-view';
 import { err, ok } from '../replies';
 import type { AuthorizationState } from '../state';
@@ -25,26 +27,41 @@ export function user(command: Command, _state: AuthorizationState, ctx: SessionC
 export async function pass(command: Command, state: AuthorizationState, ctx: SessionContext): Promise<Outcome> {
   if (!ctx.security.plaintextAuthAllowed) return TLS_REQUIRED;
   if (state.user === undefined) return { reply: err('send USER first'), bad: true };
-  return login(state.user, command.rest, ctx);
+  return login(state.user, command.rest, ctx, 'user');
 }
 
 /**
  * A login with a name and password, from PASS or AUTH PLAIN/LOGIN: +OK only once the maildrop
  * is locked and scanned; otherwise back to AUTHORIZATION with the reason's response code.
  */
-export async function login(name: string, password: string, ctx: SessionContext): Promise<Outcome> {
-  const result = await ctx.accounts.authenticate({ user: name, password, peer: ctx.peer });
+export async function login(name: string, password: string, ctx: SessionContext, mechanism: LoginMechanism): Promise<Outcome> {
+  const answered = loginMeter(ctx, mechanism);
+  let result: LoginResult;
+  try {
+    result = await ctx.accounts.authenticate({ user: name, password, peer: ctx.peer });
+  } catch (error) {
+    answered('temp_failure');
+    throw error;
+  }
   if (result.kind === 'denied') {
     // Counted by the account the database returned when it did (collation-equal names are one).
+    answered('bad_credentials');
     await failedLogin(ctx, name, result.account ?? name, password);
     return { reply: err(AUTH_FAILED), next: BACK };
   }
   if (result.kind === 'refused') {
+    answered('refused');
     ctx.log.warn({ user: name }, `login refused: ${result.reason}`);
     return { reply: err(NOT_AVAILABLE), next: BACK };
   }
   ctx.penalty.succeeded(result.account ?? name);
-  return enterTransaction(name, result.maildir, ctx);
+  return enterTransaction(name, result.maildir, ctx, answered);
+}
+
+/** Records how a login ended, with its time from now (metrics; a no-op without a metrics section). */
+export function loginMeter(ctx: SessionContext, mechanism: LoginMechanism): (result: LoginResultLabel) => void {
+  const started = performance.now();
+  return (result) => ctx.metrics.login(mechanism, result, secondsSince(started));
 }
 
 /**
@@ -57,15 +74,27 @@ export async function failedLogin(ctx: SessionContext, name: string, account: st
   const wait = ctx.penalty.failed(ctx.peer, account, secret);
   ctx.log.info({ user: name, peer: ctx.peer }, 'login failed: bad credentials');
   if (wait > 0) {
+    ctx.metrics.penalty(wait);
     ctx.log.debug({ delayMs: wait }, 'login failure delay');
     await ctx.clock.sleep(wait);
   }
 }
 
 /** The login is good: lock and scan the maildrop, then TRANSACTION (RFC 1939 §4). */
-export async function enterTransaction(name: string, maildir: string, ctx: SessionContext): Promise<Outcome> {
-  const opening = await openMaildrop({ maildir, root: ctx.maildirRoot, io: ctx.io, liveness: ctx.lockLiveness, log: ctx.log });
-  if (opening.kind !== 'opened') return { reply: err(refusalText(opening, name, ctx)), next: BACK };
+export async function enterTransaction(name: string, maildir: string, ctx: SessionContext, answered: (result: LoginResultLabel) => void): Promise<Outcome> {
+  let opening: MaildropOpening;
+  try {
+    const timed = (stage: FailedStage, seconds: number): void => ctx.metrics.loginStage(stage, seconds);
+    opening = await openMaildrop({ maildir, root: ctx.maildirRoot, io: ctx.io, liveness: ctx.lockLiveness, log: ctx.log, timed });
+  } catch (error) {
+    answered('temp_failure');
+    throw error;
+  }
+  if (opening.kind !== 'opened') {
+    answered(opening.kind === 'in-use' ? 'locked' : opening.permanent ? 'refused' : 'temp_failure');
+    return { reply: err(refusalText(opening, name, ctx)), next: BACK };
+  }
+  answered('ok');
   const drop = new MaildropView(opening.drop);
   const { messages, octets } = drop.live;
   ctx.log.info({ user: name, messages, octets }, 'login ok');

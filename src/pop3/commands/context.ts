@@ -5,6 +5,7 @@ import type { LockLiveness } from '../../maildrop/lock';
 import type { MessageEntry } from '../../maildrop/scan';
 import type { Clock } from '../clock';
 import type { Command } from '../command';
+import type { SessionMetrics } from '../metrics';
 import type { Reply } from '../replies';
 import type { SessionSecurity } from '../security';
 import type { AuthorizationState, CloseReason, SessionState, TransactionState } from '../state';
@@ -23,6 +24,8 @@ export interface SessionContext {
   readonly io: FileIo;
   /** The failed-login delay sleeps on it. */
   readonly clock: Clock;
+  /** Counts and durations for the metrics endpoint (NO_SESSION_METRICS when it is off). */
+  readonly metrics: SessionMetrics;
 }
 
 /** Failed-login delays (brute-force brake), shared by every session of the server. */

@@ -19,7 +19,7 @@ export function loginStep(step: { readonly mechanism: 'LOGIN'; readonly user?: s
   const decoded = decodeBase64(encoded);
   if (decoded === undefined) return INVALID_BASE64;
   const text = decoded.toString('utf8');
-  if (step.user !== undefined) return login(step.user, text, ctx);
+  if (step.user !== undefined) return login(step.user, text, ctx, 'login');
   // A name is what USER would take: no control characters (they could only be an attack on logs or SQL).
   if (text === '' || /[\x00-\x1f\x7f]/.test(text)) return { reply: err('malformed LOGIN user name'), next: BACK, bad: true };
   return { reply: proceed(PASSWORD_PROMPT), next: { kind: 'AUTHORIZATION', user: undefined, sasl: { mechanism: 'LOGIN', user: text } } };

@@ -3,7 +3,7 @@
 // password login. The token is never logged.
 import { parseOAuthBearer, parseXOAuth2 } from '../oauth-response';
 import { err, proceed } from '../replies';
-import { AUTH_FAILED, BACK, enterTransaction, failedLogin, NOT_AVAILABLE } from './authorization';
+import { AUTH_FAILED, BACK, enterTransaction, failedLogin, loginMeter, NOT_AVAILABLE } from './authorization';
 import type { Outcome, SessionContext } from './context';
 import { decodeBase64, INVALID_BASE64 } from './sasl-base64';
 
@@ -22,20 +22,30 @@ export async function oauthResponse(mechanism: TokenMechanism, encoded: string, 
   if (decoded === undefined) return INVALID_BASE64;
   const message = mechanism === 'OAUTHBEARER' ? parseOAuthBearer(decoded) : parseXOAuth2(decoded);
   if (message.kind === 'malformed') return { reply: err(`malformed ${mechanism} response: ${message.reason}`), next: BACK, bad: true };
-  const result = await tokens.authenticate({ token: message.token, user: message.user, peer: ctx.peer });
+  const answered = loginMeter(ctx, mechanism === 'OAUTHBEARER' ? 'oauthbearer' : 'xoauth2');
+  let result: Awaited<ReturnType<typeof tokens.authenticate>>;
+  try {
+    result = await tokens.authenticate({ token: message.token, user: message.user, peer: ctx.peer });
+  } catch (error) {
+    answered('temp_failure');
+    throw error;
+  }
   switch (result.kind) {
     case 'ok':
       ctx.penalty.succeeded(result.account);
-      return enterTransaction(result.user, result.maildir, ctx);
+      return enterTransaction(result.user, result.maildir, ctx, answered);
     case 'refused':
+      answered('refused');
       ctx.log.warn({ user: result.user }, `login refused: ${result.reason}`);
       return { reply: err(NOT_AVAILABLE), next: BACK };
     case 'unavailable':
+      answered('temp_failure');
       ctx.log.warn({ mechanism, reason: result.reason }, 'token cannot be checked now');
       return { reply: err('[SYS/TEMP] the token cannot be checked now, try again later'), next: BACK };
     case 'invalid': {
       const name = result.user ?? '';
       ctx.log.info({ user: name, mechanism, reason: result.reason }, 'token refused');
+      answered('bad_credentials');
       await failedLogin(ctx, name, name, message.token);
       return { reply: proceed(errorChallenge(mechanism, tokens.scopes)), next: { kind: 'AUTHORIZATION', user: undefined, sasl: { mechanism: 'OAUTH-FAILED' } } };
     }

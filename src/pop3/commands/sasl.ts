@@ -66,8 +66,9 @@ function plain(encoded: string, ctx: SessionContext): Outcome | Promise<Outcome>
     return { reply: err('malformed PLAIN response'), next: BACK, bad: true };
   }
   if (authzid !== '' && authzid !== authcid) {
+    ctx.metrics.login('plain', 'refused');
     ctx.log.info({ user: authcid, peer: ctx.peer }, 'login failed: authorization identity refused');
     return { reply: err(AUTH_FAILED), next: BACK };
   }
-  return login(authcid, password, ctx);
+  return login(authcid, password, ctx, 'plain');
 }

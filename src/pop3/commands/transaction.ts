@@ -33,13 +33,15 @@ function listing(
   return { reply: multiline(head(state.drop.live), lines) };
 }
 
-export function retr(_command: Command, state: TransactionState, _ctx: SessionContext, found: FoundMessage): Outcome {
+export function retr(_command: Command, state: TransactionState, ctx: SessionContext, found: FoundMessage): Outcome {
+  ctx.metrics.retrieved('retr');
   return { reply: message(`${found.entry.size} octets`, state.drop.message(found.entry)) };
 }
 
-export function top(command: Command, state: TransactionState, _ctx: SessionContext, found: FoundMessage): Outcome {
+export function top(command: Command, state: TransactionState, ctx: SessionContext, found: FoundMessage): Outcome {
   const lines = command.args[1];
   if (lines === undefined || !BODY_LINES.test(lines)) return { reply: err('TOP needs a message number and a line count'), bad: true };
+  ctx.metrics.retrieved('top');
   return { reply: message('top of message follows', state.drop.message(found.entry), Number(lines)) };
 }
 
@@ -65,6 +67,7 @@ export async function quitTransaction(_command: Command, state: TransactionState
   try {
     if (doomed > 0) {
       const result = await state.drop.update();
+      ctx.metrics.deleted(result.deleted, result.failed);
       ctx.log.info({ user: state.user, deleted: result.deleted, failed: result.failed }, 'update done');
       reply =
         result.failed === 0
