@@ -1,3 +1,5 @@
+import type { UserPolicy } from './policy-columns';
+
 /** What a login asks of the account store. */
 export interface LoginRequest {
   /** The login exactly as the client typed it. */
@@ -15,6 +17,8 @@ export type LoginResult =
       readonly account?: string;
       /** Which password matched when r2d2 verified a `password` column; absent when the query checked it in SQL. */
       readonly matched?: 'main' | 'app';
+      /** The row's login_delay, expire and last_login columns (RFC 2449 policy); absent values undefined. */
+      readonly policy?: UserPolicy;
     }
   /** No such user, or a wrong password: the client cannot tell which (RFC 3206 [AUTH]). */
   | {
@@ -31,5 +35,10 @@ export type LoginResult =
  */
 export interface Accounts {
   authenticate(request: LoginRequest): Promise<LoginResult>;
+  /**
+   * Runs last_login_query_format_string for a login that succeeded (a no-op without one).
+   * Throws when the database cannot take it: the caller logs that, the login stands.
+   */
+  recordLogin?(request: LoginRequest): Promise<void>;
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@ import { isInside } from '../maildrop/paths';
 import type { LoginResult } from './accounts';
 
 /** Columns a login query may return besides the maildir. */
-const NOT_MAILDIR = new Set(['password', 'app_password', 'username']);
+const NOT_MAILDIR = new Set(['password', 'app_password', 'username', 'login_delay', 'expire', 'last_login']);
 
 /**
  * Turns the rows a store returned into a login result: exactly one row whose maildir column
@@ -19,7 +19,7 @@ export function maildirFromRows(rows: readonly unknown[], maildirRoot: string | 
 
 /**
  * The maildir of one row: the column named `maildir`, else the first column (the first that
- * is not password, app_password or username). A relative path (PostfixAdmin stores
+ * is not password, app_password, username or a policy column). A relative path (PostfixAdmin stores
  * `example.com/john/`) resolves under maildir_root; without maildir_root it is refused.
  */
 export function maildirOfRow(row: unknown, maildirRoot: string | undefined): string | { readonly kind: 'refused'; readonly reason: string } {

@@ -38,6 +38,10 @@ export class MysqlAccounts implements Accounts {
     return this.rules.resolve(rows, request);
   }
 
+  recordLogin(request: LoginRequest): Promise<void> {
+    return this.rules.recordLogin(request);
+  }
+
   async close(): Promise<void> {
     await this.rules.close();
     await this.pool.end();

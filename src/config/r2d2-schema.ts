@@ -9,6 +9,7 @@ import { queryFormatCheck } from './query-format-check';
 import type { Config, DatabaseConfig, ListenerConfig, TlsConfig } from './types';
 import { logSchema, toLog } from './log-schema';
 import { checkRehashQueryFormat, passwordsSchema, toPasswordsConfig } from './passwords-schema';
+import { checkLastLoginQueryFormat, policySchema, toPolicyConfig } from './policy-schema';
 import { readSecretFile } from './secret-file';
 
 /** setTimeout's ceiling (2^31 - 1 ms), in whole seconds: longer timers would fire at once. */
@@ -95,6 +96,8 @@ export const r2d2Schema = section({
   maildrop_query_format_string: str().check(checkQueryFormat).required(),
   passwords: passwordsSchema,
   rehash_query_format_string: str().check(checkRehashQueryFormat),
+  policy: policySchema,
+  last_login_query_format_string: str().check(checkLastLoginQueryFormat),
   accounts_database: str(),
   database: titled(databaseSchema, { min: 1 }),
   limits: limitsSchema,
@@ -131,6 +134,10 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
     passwords: toPasswordsConfig(doc.passwords, doc.maildrop_query_format_string, doc.rehash_query_format_string, {
       maildropQuery: where(doc, 'maildrop_query_format_string'),
       rehashQuery: where(doc, 'rehash_query_format_string'),
+      document: here(doc),
+    }),
+    policy: toPolicyConfig(doc.policy, doc.maildrop_query_format_string, doc.last_login_query_format_string, {
+      lastLoginQuery: where(doc, 'last_login_query_format_string'),
       document: here(doc),
     }),
     accountsDatabase: chooseAccountsDatabase(doc, databases),

@@ -30,8 +30,8 @@ async function main(data: WorkerData): Promise<void> {
     switch (message.type) {
       case 'reload': {
         const next = perWorker(message.config);
-        // The store carries the query, its database and the password rules: any change opens a new one.
-        const storeOf = (c: typeof config): string => JSON.stringify([c.maildropQuery, c.accountsDatabase, c.passwords]);
+        // The store carries the queries, their database and the password rules: any change opens a new one.
+        const storeOf = (c: typeof config): string => JSON.stringify([c.maildropQuery, c.accountsDatabase, c.passwords, c.policy.lastLoginQuery]);
         const queryChanged = storeOf(next) !== storeOf(config);
         server.reconfigure(next, queryChanged ? openAccounts(next, log) : undefined);
         const errors = server.reloadTls(next);

@@ -1,5 +1,6 @@
 import { openMaildrop, type MaildropOpening } from '../../maildrop/open-maildrop';
 import { MaildropView } from '../maildrop-view';
+import { claimLogin, termsFor } from '../policy';
 import { err, ok } from '../replies';
 import type { AuthorizationState } from '../state';
 import type { Command } from '../command';
@@ -50,8 +51,20 @@ export async function login(name: string, password: string, ctx: SessionContext)
     ctx.log.warn({ user: name }, `login refused: ${result.reason}`);
     return { reply: err(NOT_AVAILABLE), next: back };
   }
+  // RFC 2449 §8.1.1: only after the password is known good (no telling users apart), and it
+  // is no failed login: no penalty.
+  const terms = termsFor(ctx.policy, result.policy);
+  const claim = claimLogin(ctx.policy, terms, result.policy, ctx.logins, result.account ?? name, ctx.clock.now());
+  if (claim.kind === 'too-soon') {
+    ctx.log.info({ user: name, wait: claim.waitSeconds }, 'login refused: login delay');
+    return { reply: err(`[LOGIN-DELAY] too soon after the previous login: try again in ${claim.waitSeconds} seconds`), next: back };
+  }
   const opening = await openMaildrop({ maildir: result.maildir, root: ctx.maildirRoot, io: ctx.io, liveness: ctx.lockLiveness, log: ctx.log });
-  if (opening.kind !== 'opened') return { reply: err(refusalText(opening, name, ctx)), next: back };
+  if (opening.kind !== 'opened') {
+    claim.undo();
+    return { reply: err(refusalText(opening, name, ctx)), next: back };
+  }
+  await recordLogin(name, password, ctx);
   const drop = new MaildropView(opening.drop);
   const { messages, octets } = drop.live;
   ctx.log.info({ user: name, messages, octets }, 'login ok');
@@ -59,8 +72,18 @@ export async function login(name: string, password: string, ctx: SessionContext)
   if (slowPath > 0) ctx.log.warn({ user: name, files: slowPath }, 'maildrop has names without a Z size: sized by reading');
   return {
     reply: ok(`${name} has ${messages} message${messages === 1 ? '' : 's'} (${octets} octets)`),
-    next: { kind: 'TRANSACTION', user: name, drop },
+    next: { kind: 'TRANSACTION', user: name, drop, terms },
   };
+}
+
+/** last_login_query_format_string, awaited so the next login reads it; a failure leaves the login standing. */
+async function recordLogin(name: string, password: string, ctx: SessionContext): Promise<void> {
+  if (ctx.accounts.recordLogin === undefined) return;
+  try {
+    await ctx.accounts.recordLogin({ user: name, password, peer: ctx.peer });
+  } catch (error) {
+    ctx.log.warn({ user: name, error: error instanceof Error ? error.message : String(error) }, 'last login not recorded');
+  }
 }
 
 /** The -ERR for a maildrop that was not opened, and its log line. */
