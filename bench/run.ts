@@ -14,6 +14,8 @@ import { chartSvg } from './report/svg';
 import { errorNotes, markdownTable } from './report/table';
 import { ROWS, rowResult, type RowResult, type RowSpec } from './rows';
 import { BenchDatabase } from './setup/database';
+import type { HashedScheme } from './setup/hashed-accounts';
+import { HashedLogins } from './setup/hashed-logins';
 import { DovecotInstance, dovecotVersion, ensureDovecot } from './setup/dovecot';
 import { makeMail, type MailSet } from './setup/maildirs';
 import { REPO, R2d2Instance, writePersonality } from './setup/r2d2';
@@ -295,9 +297,10 @@ async function main(): Promise<void> {
       dovecot: { plain: ports.dovecot, tls: ports.dovecotTls },
     };
 
+    const selected = ROWS.filter((r) => options.only === undefined || options.only.includes(r.id));
     // Warm-up: every maildrop once on each server (Dovecot builds its indexes; both get the
-    // directories into the page cache; r2d2's JIT warms up).
-    for (const server of ['r2d2', 'dovecot'] as const) {
+    // directories into the page cache; r2d2's JIT warms up). Not needed when only hashed rows run.
+    for (const server of selected.some((r) => r.hashed === undefined) ? (['r2d2', 'dovecot'] as const) : []) {
       const pid = server === 'r2d2' ? r2d2.pid : dovecot.pid;
       const target = targetOf(servers, server, 'plain');
       const w = await measure(pool, pid, target, 'login', mail, users, { ...plan, throughputMs: 600_000 }, cores, Math.ceil(USERS / CONCURRENCY));
@@ -307,8 +310,29 @@ async function main(): Promise<void> {
       if (w.errors + big.errors + large.errors > 0) say(`warm-up errors: ${[...w.errorSamples, ...big.errorSamples, ...large.errorSamples].join('; ')}`);
     }
 
+    // Rows where the servers verify password hashes: their accounts, a second r2d2 that reads the
+    // password column, and a warm-up login of each account on both servers (Dovecot's indexes).
+    const schemes = [...new Set(selected.map((r) => r.hashed).filter((h): h is HashedScheme => h !== undefined))];
+    let hashed: HashedLogins | undefined;
+    if (schemes.length > 0) {
+      const count = Math.min(USERS, Math.max(32, 2 * CONCURRENCY));
+      const maildirs = users.slice(0, count).map((name) => join(mail.r2d2Root, name));
+      hashed = await HashedLogins.prepare({ root, db, maildirs, mailRoot: mail.r2d2Root, password: PASSWORD, schemes, uid, gid, say });
+      const verifying = hashed;
+      cleanups.push(() => verifying.stop());
+      const instance = await verifying.r2d2();
+      say(`r2d2 verifying hashes itself: pid ${instance.pid} on ${verifying.port}`);
+      for (const scheme of schemes) {
+        for (const [pid, port] of [[instance.pid, verifying.port], [dovecot.pid, ports.dovecot]] as const) {
+          const accounts = verifying.usersOf(scheme);
+          const w = await measure(pool, pid, { host: '127.0.0.1', port, transport: 'plain' }, 'login', mail, accounts, { ...plan, throughputMs: 600_000 }, cores, Math.ceil(accounts.length / CONCURRENCY));
+          say(`warm-up ${scheme} on ${pid === instance.pid ? 'r2d2' : 'Dovecot'}: ${w.sessions} logins (${w.errors} errors${w.errors > 0 ? `: ${w.errorSamples.join('; ')}` : ''})`);
+        }
+      }
+    }
+
     const rows: RowResult[] = [];
-    for (const spec of ROWS.filter((r) => options.only === undefined || options.only.includes(r.id))) {
+    for (const spec of selected) {
       if (spec.workload === 'idle') {
         // Fresh processes, so that the memory baseline holds no heap or spare processes left
         // over from the rows before (Dovecot's indexes stay warm on disk).
@@ -320,16 +344,18 @@ async function main(): Promise<void> {
       }
       const side = async (server: 'r2d2' | 'dovecot'): Promise<Figures | { pending: string }> => {
         if (server === 'r2d2' && spec.transport !== 'plain' && !servers.r2d2.tlsReady) return { pending: servers.r2d2.tlsPending };
-        const pid = server === 'r2d2' ? r2d2.pid : dovecot.pid;
-        const target = targetOf(servers, server, spec.transport);
+        const verifying = spec.hashed !== undefined && hashed !== undefined ? hashed : undefined;
+        const pid = server === 'r2d2' ? (verifying === undefined ? r2d2.pid : (await verifying.r2d2()).pid) : dovecot.pid;
+        const target = server === 'r2d2' && verifying !== undefined ? { host: '127.0.0.1', port: verifying.port, transport: 'plain' as const } : targetOf(servers, server, spec.transport);
+        const accounts = spec.hashed !== undefined && verifying !== undefined ? verifying.usersOf(spec.hashed) : users;
         if (spec.workload === 'idle') return measureIdle(pool, pid, target, users, cores);
         await waitQuiet(plan.quietWaitMs);
-        const first = await measure(pool, pid, target, spec.workload, mail, users, plan, cores);
+        const first = await measure(pool, pid, target, spec.workload, mail, accounts, plan, cores);
         if (first.otherCpuShare <= NOISY || plan.quietWaitMs < 10_000) return first;
         // Other jobs took a large share of the CPU: measure once more and keep the quieter run.
         say(`${spec.label}, ${server}: other jobs used ${Math.round(first.otherCpuShare * 100)}% of the CPU; measuring again`);
         await waitQuiet(plan.quietWaitMs);
-        const second = await measure(pool, pid, target, spec.workload, mail, users, plan, cores);
+        const second = await measure(pool, pid, target, spec.workload, mail, accounts, plan, cores);
         return second.otherCpuShare < first.otherCpuShare ? second : first;
       };
       const a = await side('r2d2');

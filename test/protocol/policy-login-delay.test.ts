@@ -3,6 +3,7 @@
 // last-login time kept through last_login_query_format_string (seen by a second server that
 // shares no memory with the first) or read from the table as the operator set it.
 import t from 'tap';
+import { authTest } from '../../src/cli/auth-command';
 import { parseConfigText } from '../../src/config/load';
 import { fixture, type Fixture } from '../helpers/fixture';
 import { addAppPassword, addMailbox, usePostfixAdminTables } from '../helpers/postfixadmin';
@@ -43,6 +44,8 @@ t.test('last_login through the query: written at login, read back by another ser
   const q = await f.loggedIn('quick', 'pw');
   t.same(policyLines((await q.cmd('CAPA')).lines), ['LOGIN-DELAY 60'], "quick's own login_delay column");
   await q.cmd('QUIT');
+  const tested = await authTest(f.server.config, 'quick', 'pw', '127.0.0.1');
+  t.match(tested.text, /^ok: .*; login delay 60 s, last login \d{4}-\d\d-\d\dT[\d:.]+Z$/, 'r2d2 auth test shows the policy it would apply');
 
   // Another server on the same table: it shares no memory with the first, only the database.
   const other = await startTestServer({ database: f.db.name, maildirRoot: f.mail.path, query: QUERY, extra });
