@@ -1,9 +1,12 @@
 // SHA-crypt ($5$ SHA-256, $6$ SHA-512): Ulrich Drepper's "Unix crypt using SHA-256 and
 // SHA-512" (https://www.akkadia.org/drepper/SHA-crypt.txt). No npm library does it natively
-// and well-kept; it is a short spec over node:crypto's hashes. Slow by design (5000 rounds by
-// default): called only inside the hashing worker pool (crypt-pool.ts), never on a session's loop.
+// and well-kept; it is a short spec over node:crypto's hashes, and for $6$ (PostfixAdmin's
+// default) the round loop runs in WebAssembly (sha512-rounds.ts): at a node:crypto call per
+// round it cost ten times what libxcrypt does. Slow by design (5000 rounds by default): called
+// only inside the hashing worker pool (crypt-pool.ts), never on a session's loop.
 import { createHash } from 'node:crypto';
 import { cryptBase64 } from './crypt-base64';
+import { sha512Rounds } from './sha512-rounds';
 
 export const SHA_CRYPT_DEFAULT_ROUNDS = 5000;
 const MIN_ROUNDS = 1000;
@@ -49,8 +52,11 @@ export function parseShaCryptSetting(setting: string): ShaCryptSetting | undefin
   return { id, rounds, salt: (match[3] ?? '').slice(0, MAX_SALT) };
 }
 
-/** The full crypt string for this password and setting (salt and rounds as the setting has them). */
-export function shaCrypt(password: Buffer, setting: ShaCryptSetting): string {
+/**
+ * The full crypt string for this password and setting (salt and rounds as the setting has them).
+ * `inModule`: false runs the round loop in JavaScript (tests compare the two).
+ */
+export function shaCrypt(password: Buffer, setting: ShaCryptSetting, inModule = true): string {
   const variant: Variant = VARIANTS[setting.id];
   const hash = (...parts: Buffer[]): Buffer => {
     const h = createHash(variant.algorithm);
@@ -63,10 +69,12 @@ export function shaCrypt(password: Buffer, setting: ShaCryptSetting): string {
   const b = hash(p, s, p);
   const a = createHash(variant.algorithm).update(p).update(s).update(repeatTo(b, p.length));
   for (let n = p.length; n > 0; n >>= 1) a.update(n & 1 ? b : p);
-  let c = a.digest();
+  let c: Buffer = a.digest();
   const pBytes = repeatTo(hash(...Array<Buffer>(p.length).fill(p)), p.length);
   const sBytes = repeatTo(hash(...Array<Buffer>(16 + (c[0] ?? 0)).fill(s)), s.length);
-  for (let i = 0; i < rounds; i++) {
+  const fast = variant.id === '6' && inModule ? sha512Rounds(c, pBytes, sBytes, rounds) : undefined;
+  if (fast !== undefined) c = fast;
+  for (let i = 0; fast === undefined && i < rounds; i++) {
     const h = createHash(variant.algorithm);
     h.update(i & 1 ? pBytes : c);
     if (i % 3 !== 0) h.update(sBytes);
