@@ -74,6 +74,8 @@ t.test('LOGIN-DELAY: refused then allowed on the clock; a wrong password still s
   t.equal(clock.waiting, 2, 'no failed-login delay is waiting (only the session timers)');
   t.ok(s.lines.some((l) => /login refused: login delay user="carl" wait="800"/.test(l)), 'logged');
   t.equal(await second.exchange('CAPA\r\n', /\r\n\.\r\n$/).then((r) => r.includes('LOGIN-DELAY 900 USER')), true, 'the session goes on in AUTHORIZATION');
+  const plain = Buffer.from('\0carl\0pw').toString('base64');
+  t.equal(await second.exchange(`AUTH PLAIN ${plain}\r\n`, /\r\n$/), '-ERR [LOGIN-DELAY] too soon after the previous login: try again in 800 seconds\r\n', 'AUTH PLAIN alike');
   const wrong = s.open({ clock });
   t.equal(await login(wrong, 'carl', 'nope'), '-ERR [AUTH] Authentication failed', 'a wrong password tells nothing about the delay');
   t.match(await login(s.open({ clock }), 'fast', 'pw'), /^\+OK/, "another user's delay is not carl's");

@@ -50,7 +50,7 @@
     (local $t i32) (local $p i32)
     (local $a i64) (local $b i64) (local $c i64) (local $d i64)
     (local $e i64) (local $f i64) (local $g i64) (local $h i64)
-    (local $x i64) (local $y i64) (local $t1 i64) (local $t2 i64)
+    (local $x i64) (local $y i64) (local $t1 i64)
     ;; W[0..15]: the block's words, big-endian
     (local.set $t (i32.const 0))
     (loop $load
@@ -79,33 +79,138 @@
     (local.set $f (i64.load offset=1320 (i32.const 0)))
     (local.set $g (i64.load offset=1328 (i32.const 0)))
     (local.set $h (i64.load offset=1336 (i32.const 0)))
+    ;; 80 rounds, eight at a time: each round renames the working variables instead of moving them.
     (local.set $t (i32.const 0))
     (loop $round
-      ;; T1 = h + S1(e) + Ch(e, f, g) + K[t] + W[t]
+      ;; round t+0: T1 = h + S1(e) + Ch(e, f, g) + K + W; d += T1; h = T1 + S0(a) + Maj(a, b, c)
       (local.set $t1
         (i64.add
           (i64.add (local.get $h)
             (i64.xor (i64.xor (i64.rotr (local.get $e) (i64.const 14)) (i64.rotr (local.get $e) (i64.const 18)))
                      (i64.rotr (local.get $e) (i64.const 41))))
           (i64.add
-            (i64.xor (i64.and (local.get $e) (local.get $f)) (i64.and (i64.xor (local.get $e) (i64.const -1)) (local.get $g)))
-            (i64.add (i64.load (local.get $t)) (i64.load offset=640 (local.get $t))))))
-      ;; T2 = S0(a) + Maj(a, b, c)
-      (local.set $t2
+            (i64.xor (local.get $g) (i64.and (local.get $e) (i64.xor (local.get $f) (local.get $g))))
+            (i64.add (i64.load offset=0 (local.get $t)) (i64.load offset=640 (local.get $t))))))
+      (local.set $d (i64.add (local.get $d) (local.get $t1)))
+      (local.set $h
+        (i64.add (local.get $t1)
+          (i64.add
+            (i64.xor (i64.xor (i64.rotr (local.get $a) (i64.const 28)) (i64.rotr (local.get $a) (i64.const 34)))
+                     (i64.rotr (local.get $a) (i64.const 39)))
+            (i64.or (i64.and (local.get $a) (local.get $b)) (i64.and (local.get $c) (i64.or (local.get $a) (local.get $b)))))))
+      ;; round t+1: T1 = g + S1(d) + Ch(d, e, f) + K + W; c += T1; g = T1 + S0(h) + Maj(h, a, b)
+      (local.set $t1
         (i64.add
-          (i64.xor (i64.xor (i64.rotr (local.get $a) (i64.const 28)) (i64.rotr (local.get $a) (i64.const 34)))
-                   (i64.rotr (local.get $a) (i64.const 39)))
-          (i64.xor (i64.xor (i64.and (local.get $a) (local.get $b)) (i64.and (local.get $a) (local.get $c)))
-                   (i64.and (local.get $b) (local.get $c)))))
-      (local.set $h (local.get $g))
-      (local.set $g (local.get $f))
-      (local.set $f (local.get $e))
-      (local.set $e (i64.add (local.get $d) (local.get $t1)))
-      (local.set $d (local.get $c))
-      (local.set $c (local.get $b))
-      (local.set $b (local.get $a))
-      (local.set $a (i64.add (local.get $t1) (local.get $t2)))
-      (br_if $round (i32.lt_u (local.tee $t (i32.add (local.get $t) (i32.const 8))) (i32.const 640))))
+          (i64.add (local.get $g)
+            (i64.xor (i64.xor (i64.rotr (local.get $d) (i64.const 14)) (i64.rotr (local.get $d) (i64.const 18)))
+                     (i64.rotr (local.get $d) (i64.const 41))))
+          (i64.add
+            (i64.xor (local.get $f) (i64.and (local.get $d) (i64.xor (local.get $e) (local.get $f))))
+            (i64.add (i64.load offset=8 (local.get $t)) (i64.load offset=648 (local.get $t))))))
+      (local.set $c (i64.add (local.get $c) (local.get $t1)))
+      (local.set $g
+        (i64.add (local.get $t1)
+          (i64.add
+            (i64.xor (i64.xor (i64.rotr (local.get $h) (i64.const 28)) (i64.rotr (local.get $h) (i64.const 34)))
+                     (i64.rotr (local.get $h) (i64.const 39)))
+            (i64.or (i64.and (local.get $h) (local.get $a)) (i64.and (local.get $b) (i64.or (local.get $h) (local.get $a)))))))
+      ;; round t+2: T1 = f + S1(c) + Ch(c, d, e) + K + W; b += T1; f = T1 + S0(g) + Maj(g, h, a)
+      (local.set $t1
+        (i64.add
+          (i64.add (local.get $f)
+            (i64.xor (i64.xor (i64.rotr (local.get $c) (i64.const 14)) (i64.rotr (local.get $c) (i64.const 18)))
+                     (i64.rotr (local.get $c) (i64.const 41))))
+          (i64.add
+            (i64.xor (local.get $e) (i64.and (local.get $c) (i64.xor (local.get $d) (local.get $e))))
+            (i64.add (i64.load offset=16 (local.get $t)) (i64.load offset=656 (local.get $t))))))
+      (local.set $b (i64.add (local.get $b) (local.get $t1)))
+      (local.set $f
+        (i64.add (local.get $t1)
+          (i64.add
+            (i64.xor (i64.xor (i64.rotr (local.get $g) (i64.const 28)) (i64.rotr (local.get $g) (i64.const 34)))
+                     (i64.rotr (local.get $g) (i64.const 39)))
+            (i64.or (i64.and (local.get $g) (local.get $h)) (i64.and (local.get $a) (i64.or (local.get $g) (local.get $h)))))))
+      ;; round t+3: T1 = e + S1(b) + Ch(b, c, d) + K + W; a += T1; e = T1 + S0(f) + Maj(f, g, h)
+      (local.set $t1
+        (i64.add
+          (i64.add (local.get $e)
+            (i64.xor (i64.xor (i64.rotr (local.get $b) (i64.const 14)) (i64.rotr (local.get $b) (i64.const 18)))
+                     (i64.rotr (local.get $b) (i64.const 41))))
+          (i64.add
+            (i64.xor (local.get $d) (i64.and (local.get $b) (i64.xor (local.get $c) (local.get $d))))
+            (i64.add (i64.load offset=24 (local.get $t)) (i64.load offset=664 (local.get $t))))))
+      (local.set $a (i64.add (local.get $a) (local.get $t1)))
+      (local.set $e
+        (i64.add (local.get $t1)
+          (i64.add
+            (i64.xor (i64.xor (i64.rotr (local.get $f) (i64.const 28)) (i64.rotr (local.get $f) (i64.const 34)))
+                     (i64.rotr (local.get $f) (i64.const 39)))
+            (i64.or (i64.and (local.get $f) (local.get $g)) (i64.and (local.get $h) (i64.or (local.get $f) (local.get $g)))))))
+      ;; round t+4: T1 = d + S1(a) + Ch(a, b, c) + K + W; h += T1; d = T1 + S0(e) + Maj(e, f, g)
+      (local.set $t1
+        (i64.add
+          (i64.add (local.get $d)
+            (i64.xor (i64.xor (i64.rotr (local.get $a) (i64.const 14)) (i64.rotr (local.get $a) (i64.const 18)))
+                     (i64.rotr (local.get $a) (i64.const 41))))
+          (i64.add
+            (i64.xor (local.get $c) (i64.and (local.get $a) (i64.xor (local.get $b) (local.get $c))))
+            (i64.add (i64.load offset=32 (local.get $t)) (i64.load offset=672 (local.get $t))))))
+      (local.set $h (i64.add (local.get $h) (local.get $t1)))
+      (local.set $d
+        (i64.add (local.get $t1)
+          (i64.add
+            (i64.xor (i64.xor (i64.rotr (local.get $e) (i64.const 28)) (i64.rotr (local.get $e) (i64.const 34)))
+                     (i64.rotr (local.get $e) (i64.const 39)))
+            (i64.or (i64.and (local.get $e) (local.get $f)) (i64.and (local.get $g) (i64.or (local.get $e) (local.get $f)))))))
+      ;; round t+5: T1 = c + S1(h) + Ch(h, a, b) + K + W; g += T1; c = T1 + S0(d) + Maj(d, e, f)
+      (local.set $t1
+        (i64.add
+          (i64.add (local.get $c)
+            (i64.xor (i64.xor (i64.rotr (local.get $h) (i64.const 14)) (i64.rotr (local.get $h) (i64.const 18)))
+                     (i64.rotr (local.get $h) (i64.const 41))))
+          (i64.add
+            (i64.xor (local.get $b) (i64.and (local.get $h) (i64.xor (local.get $a) (local.get $b))))
+            (i64.add (i64.load offset=40 (local.get $t)) (i64.load offset=680 (local.get $t))))))
+      (local.set $g (i64.add (local.get $g) (local.get $t1)))
+      (local.set $c
+        (i64.add (local.get $t1)
+          (i64.add
+            (i64.xor (i64.xor (i64.rotr (local.get $d) (i64.const 28)) (i64.rotr (local.get $d) (i64.const 34)))
+                     (i64.rotr (local.get $d) (i64.const 39)))
+            (i64.or (i64.and (local.get $d) (local.get $e)) (i64.and (local.get $f) (i64.or (local.get $d) (local.get $e)))))))
+      ;; round t+6: T1 = b + S1(g) + Ch(g, h, a) + K + W; f += T1; b = T1 + S0(c) + Maj(c, d, e)
+      (local.set $t1
+        (i64.add
+          (i64.add (local.get $b)
+            (i64.xor (i64.xor (i64.rotr (local.get $g) (i64.const 14)) (i64.rotr (local.get $g) (i64.const 18)))
+                     (i64.rotr (local.get $g) (i64.const 41))))
+          (i64.add
+            (i64.xor (local.get $a) (i64.and (local.get $g) (i64.xor (local.get $h) (local.get $a))))
+            (i64.add (i64.load offset=48 (local.get $t)) (i64.load offset=688 (local.get $t))))))
+      (local.set $f (i64.add (local.get $f) (local.get $t1)))
+      (local.set $b
+        (i64.add (local.get $t1)
+          (i64.add
+            (i64.xor (i64.xor (i64.rotr (local.get $c) (i64.const 28)) (i64.rotr (local.get $c) (i64.const 34)))
+                     (i64.rotr (local.get $c) (i64.const 39)))
+            (i64.or (i64.and (local.get $c) (local.get $d)) (i64.and (local.get $e) (i64.or (local.get $c) (local.get $d)))))))
+      ;; round t+7: T1 = a + S1(f) + Ch(f, g, h) + K + W; e += T1; a = T1 + S0(b) + Maj(b, c, d)
+      (local.set $t1
+        (i64.add
+          (i64.add (local.get $a)
+            (i64.xor (i64.xor (i64.rotr (local.get $f) (i64.const 14)) (i64.rotr (local.get $f) (i64.const 18)))
+                     (i64.rotr (local.get $f) (i64.const 41))))
+          (i64.add
+            (i64.xor (local.get $h) (i64.and (local.get $f) (i64.xor (local.get $g) (local.get $h))))
+            (i64.add (i64.load offset=56 (local.get $t)) (i64.load offset=696 (local.get $t))))))
+      (local.set $e (i64.add (local.get $e) (local.get $t1)))
+      (local.set $a
+        (i64.add (local.get $t1)
+          (i64.add
+            (i64.xor (i64.xor (i64.rotr (local.get $b) (i64.const 28)) (i64.rotr (local.get $b) (i64.const 34)))
+                     (i64.rotr (local.get $b) (i64.const 39)))
+            (i64.or (i64.and (local.get $b) (local.get $c)) (i64.and (local.get $d) (i64.or (local.get $b) (local.get $c)))))))
+      (br_if $round (i32.lt_u (local.tee $t (i32.add (local.get $t) (i32.const 64))) (i32.const 640))))
     (i64.store offset=1280 (i32.const 0) (i64.add (i64.load offset=1280 (i32.const 0)) (local.get $a)))
     (i64.store offset=1288 (i32.const 0) (i64.add (i64.load offset=1288 (i32.const 0)) (local.get $b)))
     (i64.store offset=1296 (i32.const 0) (i64.add (i64.load offset=1296 (i32.const 0)) (local.get $c)))
