@@ -70,8 +70,10 @@ export function shaCrypt(password: Buffer, setting: ShaCryptSetting, inModule = 
   const a = createHash(variant.algorithm).update(p).update(s).update(repeatTo(b, p.length));
   for (let n = p.length; n > 0; n >>= 1) a.update(n & 1 ? b : p);
   let c: Buffer = a.digest();
-  const pBytes = repeatTo(hash(...Array<Buffer>(p.length).fill(p)), p.length);
-  const sBytes = repeatTo(hash(...Array<Buffer>(16 + (c[0] ?? 0)).fill(s)), s.length);
+  // DP and DS hash the password p.length times and the salt 16 + c[0] times over: one update of
+  // the repeated bytes each, not hundreds of calls.
+  const pBytes = repeatTo(hashRepeated(variant.algorithm, p, p.length), p.length);
+  const sBytes = repeatTo(hashRepeated(variant.algorithm, s, 16 + (c[0] ?? 0)), s.length);
   const fast = variant.id === '6' && inModule ? sha512Rounds(c, pBytes, sBytes, rounds) : undefined;
   if (fast !== undefined) c = fast;
   for (let i = 0; fast === undefined && i < rounds; i++) {
@@ -84,6 +86,15 @@ export function shaCrypt(password: Buffer, setting: ShaCryptSetting, inModule = 
   }
   const roundsPart = setting.rounds === undefined ? '' : `rounds=${setting.rounds}$`;
   return `$${variant.id}$${roundsPart}${setting.salt}$${cryptBase64(c, variant.groups)}`;
+}
+
+/** The hash of `block` repeated `times` times, fed in pieces of up to 64 KiB. */
+function hashRepeated(algorithm: Variant['algorithm'], block: Buffer, times: number): Buffer {
+  const h = createHash(algorithm);
+  const per = Math.max(1, Math.floor(65536 / Math.max(1, block.length)));
+  const piece = repeatTo(block, block.length * Math.min(per, times));
+  for (let left = times; left > 0; left -= per) h.update(left >= per ? piece : piece.subarray(0, left * block.length));
+  return h.digest();
 }
 
 /** `block` repeated and cut to `length` bytes. */
