@@ -20,7 +20,7 @@ import { DovecotInstance, dovecotVersion, ensureDovecot } from './setup/dovecot'
 import { makeMail, type MailSet } from './setup/maildirs';
 import { REPO, R2d2Instance, writePersonality } from './setup/r2d2';
 import { makeCertificate } from './setup/tls';
-import { freePort, sleep } from './setup/util';
+import { freePorts, sleep } from './setup/util';
 
 const PASSWORD = 'bench-secret';
 const USERS = 1000;
@@ -273,7 +273,8 @@ async function main(): Promise<void> {
     say(`MariaDB: database ${db.name}, ${USERS + 2} accounts`);
 
     const cert = makeCertificate(join(root, 'tls'), { uid, gid });
-    const ports = { r2d2: await freePort(), r2d2Stls: await freePort(), r2d2Tls: await freePort(), dovecot: await freePort(), dovecotTls: await freePort() };
+    const [r2d2Port = 0, r2d2Stls = 0, r2d2Tls = 0, dovecotPort = 0, dovecotTls = 0, verifyingPort = 0] = await freePorts(6);
+    const ports = { r2d2: r2d2Port, r2d2Stls, r2d2Tls, dovecot: dovecotPort, dovecotTls, verifying: verifyingPort };
     const written = writePersonality({ dir: join(root, 'r2d2-conf'), port: ports.r2d2, stlsPort: ports.r2d2Stls, tlsPort: ports.r2d2Tls, tls: cert, database: db.name, mailRoot: mail.r2d2Root, uid, gid });
     const tlsPending = written.tls ? '' : 'pending TLS';
     if (!written.tls) say(`r2d2 has no TLS listeners yet (check-config: ${written.reason}): its TLS rows are "pending TLS"`);
@@ -318,7 +319,7 @@ async function main(): Promise<void> {
     if (schemes.length > 0) {
       const count = Math.min(USERS, Math.max(32, 2 * CONCURRENCY));
       const maildirs = users.slice(0, count).map((name) => join(mail.r2d2Root, name));
-      hashed = await HashedLogins.prepare({ root, db, maildirs, mailRoot: mail.r2d2Root, password: PASSWORD, schemes, uid, gid, say });
+      hashed = await HashedLogins.prepare({ root, db, maildirs, mailRoot: mail.r2d2Root, password: PASSWORD, schemes, uid, gid, say, port: ports.verifying });
       const verifying = hashed;
       cleanups.push(() => verifying.stop());
       say(`r2d2 verifying hashes itself: pid ${(await verifying.r2d2()).pid} on ${verifying.port}`);

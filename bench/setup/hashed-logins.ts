@@ -8,7 +8,6 @@ import type { BenchDatabase } from './database';
 import { R2D2_VERIFYING_QUERY } from './database';
 import { dovecotHashes, hashedUserNames, hashParameters, type HashedScheme } from './hashed-accounts';
 import { R2d2Instance, writePersonality } from './r2d2';
-import { freePort } from './util';
 
 export interface HashedLoginsOptions {
   readonly root: string;
@@ -21,6 +20,8 @@ export interface HashedLoginsOptions {
   readonly uid: number;
   readonly gid: number;
   readonly say: (line: string) => void;
+  /** A free port, chosen with the bench's others. */
+  readonly port: number;
 }
 
 export class HashedLogins {
@@ -42,7 +43,7 @@ export class HashedLogins {
       users.set(scheme, names);
       o.say(`${names.length} ${scheme} accounts (doveadm pw: ${hashParameters(hashes[0] ?? '')}), sharing the standard maildrops`);
     }
-    const port = await freePort();
+    const port = o.port;
     const written = writePersonality({
       dir: join(o.root, 'r2d2-verifying-conf'),
       port,
