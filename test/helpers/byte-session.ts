@@ -106,10 +106,6 @@ ${options.extra ?? ''}`,
     return maildir;
   }
 
-  /** Runs SQL on the accounts file (a test changing a user's policy columns). */
-  sql(statement: string, ...params: unknown[]): void {
-    this.db.prepare(statement).run(...params);
-  }
 
   /** A new session; its greeting is already written. */
   open(options: ByteSessionOptions = {}): ByteSession {
