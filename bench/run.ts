@@ -15,11 +15,13 @@ import { chartSvg } from './report/svg';
 import { errorNotes, markdownTable } from './report/table';
 import { ROWS, rowResult, type RowResult, type RowSpec } from './rows';
 import { BenchDatabase } from './setup/database';
+import type { HashedScheme } from './setup/hashed-accounts';
+import { HashedLogins } from './setup/hashed-logins';
 import { DovecotInstance, dovecotVersion, ensureDovecot } from './setup/dovecot';
 import { makeMail, type MailSet } from './setup/maildirs';
 import { REPO, R2d2Instance, writePersonality } from './setup/r2d2';
 import { makeCertificate } from './setup/tls';
-import { freePort, sleep } from './setup/util';
+import { freePort, freePorts, sleep } from './setup/util';
 
 const PASSWORD = 'bench-secret';
 const USERS = 1000;
@@ -272,7 +274,8 @@ async function main(): Promise<void> {
     say(`MariaDB: database ${db.name}, ${USERS + 2} accounts`);
 
     const cert = makeCertificate(join(root, 'tls'), { uid, gid });
-    const ports = { r2d2: await freePort(), r2d2Stls: await freePort(), r2d2Tls: await freePort(), dovecot: await freePort(), dovecotTls: await freePort() };
+    const [r2d2Port = 0, r2d2Stls = 0, r2d2Tls = 0, dovecotPort = 0, dovecotTls = 0, verifyingPort = 0] = await freePorts(6);
+    const ports = { r2d2: r2d2Port, r2d2Stls, r2d2Tls, dovecot: dovecotPort, dovecotTls, verifying: verifyingPort };
     const personalityOptions = { dir: join(root, 'r2d2-conf'), port: ports.r2d2, stlsPort: ports.r2d2Stls, tlsPort: ports.r2d2Tls, tls: cert, database: db.name, mailRoot: mail.r2d2Root, uid, gid };
     const written = writePersonality(personalityOptions);
     const tlsPending = written.tls ? '' : 'pending TLS';
@@ -297,10 +300,12 @@ async function main(): Promise<void> {
       dovecot: { plain: ports.dovecot, tls: ports.dovecotTls },
     };
 
+    const selected = ROWS.filter((r) => options.only === undefined || options.only.includes(r.id));
     // Warm-up: every maildrop once on each server (Dovecot builds its indexes; both get the
-    // directories into the page cache; r2d2's JIT warms up).
+    // directories into the page cache; r2d2's JIT warms up). Not needed when only hashed rows run.
     const onlyMetricsCost = options.only !== undefined && options.only.every((id) => id === METRICS_COST_ID);
-    for (const server of onlyMetricsCost ? (['r2d2'] as const) : (['r2d2', 'dovecot'] as const)) {
+    const warmed = onlyMetricsCost ? (['r2d2'] as const) : selected.some((r) => r.hashed === undefined) ? (['r2d2', 'dovecot'] as const) : [];
+    for (const server of warmed) {
       const pid = server === 'r2d2' ? r2d2.pid : dovecot.pid;
       const target = targetOf(servers, server, 'plain');
       const w = await measure(pool, pid, target, 'login', mail, users, { ...plan, throughputMs: 600_000 }, cores, Math.ceil(USERS / CONCURRENCY));
@@ -310,8 +315,30 @@ async function main(): Promise<void> {
       if (w.errors + big.errors + large.errors > 0) say(`warm-up errors: ${[...w.errorSamples, ...big.errorSamples, ...large.errorSamples].join('; ')}`);
     }
 
+    // Rows where the servers verify password hashes: their accounts and a second r2d2 that reads
+    // the password column. Each such row is warmed up right before it is measured (Dovecot
+    // first, so that r2d2's hashing threads have not idled out of its pool by the time it runs).
+    const schemes = [...new Set(selected.map((r) => r.hashed).filter((h): h is HashedScheme => h !== undefined))];
+    let hashed: HashedLogins | undefined;
+    if (schemes.length > 0) {
+      const count = Math.min(USERS, Math.max(32, 2 * CONCURRENCY));
+      const maildirs = users.slice(0, count).map((name) => join(mail.r2d2Root, name));
+      hashed = await HashedLogins.prepare({ root, db, maildirs, mailRoot: mail.r2d2Root, password: PASSWORD, schemes, uid, gid, say, port: ports.verifying });
+      const verifying = hashed;
+      cleanups.push(() => verifying.stop());
+      say(`r2d2 verifying hashes itself: pid ${(await verifying.r2d2()).pid} on ${verifying.port}`);
+    }
+    const warmHashed = async (scheme: HashedScheme, verifying: HashedLogins): Promise<void> => {
+      const instance = await verifying.r2d2();
+      const accounts = verifying.usersOf(scheme);
+      for (const [name, pid, port] of [['Dovecot', dovecot.pid, ports.dovecot], ['r2d2', instance.pid, verifying.port]] as const) {
+        const w = await measure(pool, pid, { host: '127.0.0.1', port, transport: 'plain' }, 'login', mail, accounts, { ...plan, throughputMs: 600_000 }, cores, Math.ceil(accounts.length / CONCURRENCY));
+        say(`warm-up ${scheme} on ${name}: ${w.sessions} logins (${w.errors} errors${w.errors > 0 ? `: ${w.errorSamples.join('; ')}` : ''})`);
+      }
+    };
+
     const rows: RowResult[] = [];
-    for (const spec of ROWS.filter((r) => options.only === undefined || options.only.includes(r.id))) {
+    for (const spec of selected) {
       if (spec.workload === 'idle') {
         // Fresh processes, so that the memory baseline holds no heap or spare processes left
         // over from the rows before (Dovecot's indexes stay warm on disk).
@@ -321,18 +348,23 @@ async function main(): Promise<void> {
         dovecot = await startDovecot();
         await sleep(2000);
       }
+      if (spec.hashed !== undefined && hashed !== undefined) await warmHashed(spec.hashed, hashed);
+      // A slow hash makes few sessions a second: measure those rows twice as long.
+      const rowPlan = spec.hashed === undefined ? plan : { ...plan, throughputMs: 2 * plan.throughputMs };
       const side = async (server: 'r2d2' | 'dovecot'): Promise<Figures | { pending: string }> => {
         if (server === 'r2d2' && spec.transport !== 'plain' && !servers.r2d2.tlsReady) return { pending: servers.r2d2.tlsPending };
-        const pid = server === 'r2d2' ? r2d2.pid : dovecot.pid;
-        const target = targetOf(servers, server, spec.transport);
+        const verifying = spec.hashed !== undefined && hashed !== undefined ? hashed : undefined;
+        const pid = server === 'r2d2' ? (verifying === undefined ? r2d2.pid : (await verifying.r2d2()).pid) : dovecot.pid;
+        const target = server === 'r2d2' && verifying !== undefined ? { host: '127.0.0.1', port: verifying.port, transport: 'plain' as const } : targetOf(servers, server, spec.transport);
+        const accounts = spec.hashed !== undefined && verifying !== undefined ? verifying.usersOf(spec.hashed) : users;
         if (spec.workload === 'idle') return measureIdle(pool, pid, target, users, cores);
         await waitQuiet(plan.quietWaitMs);
-        const first = await measure(pool, pid, target, spec.workload, mail, users, plan, cores);
+        const first = await measure(pool, pid, target, spec.workload, mail, accounts, rowPlan, cores);
         if (first.otherCpuShare <= NOISY || plan.quietWaitMs < 10_000) return first;
         // Other jobs took a large share of the CPU: measure once more and keep the quieter run.
         say(`${spec.label}, ${server}: other jobs used ${Math.round(first.otherCpuShare * 100)}% of the CPU; measuring again`);
         await waitQuiet(plan.quietWaitMs);
-        const second = await measure(pool, pid, target, spec.workload, mail, users, plan, cores);
+        const second = await measure(pool, pid, target, spec.workload, mail, accounts, rowPlan, cores);
         return second.otherCpuShare < first.otherCpuShare ? second : first;
       };
       const a = await side('r2d2');

@@ -10,6 +10,9 @@ export const DB = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
 /** r2d2's production query (personality/c11n). */
 export const R2D2_QUERY = 'SELECT maildir FROM mailbox WHERE username = %u AND password = SHA2(%p, 256) AND active = 1';
 
+/** The same table with r2d2 verifying the stored hash itself (a `password` column, no %p). */
+export const R2D2_VERIFYING_QUERY = 'SELECT maildir, password FROM mailbox WHERE username = %u AND active = 1';
+
 export class BenchDatabase {
   private constructor(
     readonly name: string,
@@ -33,6 +36,14 @@ export class BenchDatabase {
 
   async addUsers(users: readonly { name: string; password: string; maildir: string }[]): Promise<void> {
     const rows = users.map((u) => [u.name, createHash('sha256').update(u.password).digest('hex'), u.maildir, 1]);
+    for (let i = 0; i < rows.length; i += 500) {
+      await this.admin.query(`INSERT INTO \`${this.name}\`.mailbox (username, password, maildir, active) VALUES ?`, [rows.slice(i, i + 500)]);
+    }
+  }
+
+  /** Accounts whose password column holds a `{SCHEME}` hash as it is. */
+  async addHashedUsers(users: readonly { name: string; hash: string; maildir: string }[]): Promise<void> {
+    const rows = users.map((u) => [u.name, u.hash, u.maildir, 1]);
     for (let i = 0; i < rows.length; i += 500) {
       await this.admin.query(`INSERT INTO \`${this.name}\`.mailbox (username, password, maildir, active) VALUES ?`, [rows.slice(i, i + 500)]);
     }

@@ -23,6 +23,8 @@ export interface R2d2Options {
   readonly gid: number;
   /** With a `metrics` section on this port (the metrics-cost measurement); none by default. */
   readonly metricsPort?: number;
+  /** The maildrop query; r2d2's production one (SHA2 in SQL) by default. */
+  readonly query?: string;
 }
 
 /** `perAddress`: lift the per-client-address connection cap (every bench client is 127.0.0.1). */
@@ -42,7 +44,7 @@ ${tls('pop3-stls', o.stlsPort, 'stls')}${tls('pop3s', o.tlsPort, 'implicit')}uid
 gid = ${o.gid}
 idle_timeout = 600
 maildir_root = "${o.mailRoot}"
-maildrop_query_format_string = "${R2D2_QUERY}"
+maildrop_query_format_string = "${o.query ?? R2D2_QUERY}"
 database "accounts" {
   driver = mysql
   host = ${DB.host}

@@ -40,6 +40,27 @@ export async function waitForGreeting(port: number, timeoutMs: number, child?: C
   throw new Error(`no POP3 greeting on 127.0.0.1:${port} after ${timeoutMs} ms (${last})`);
 }
 
+/**
+ * `count` different ports free on 127.0.0.1 right now: all are held open until every one is
+ * chosen (one freePort() after another may be handed the same port twice, since each is
+ * closed before the next is asked for: r2d2 and Dovecot once got the same one).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen({ host: '127.0.0.1', port: 0 }, () => resolve(server));
+    })),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    return typeof address === 'object' && address !== null ? address.port : 0;
+  });
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */

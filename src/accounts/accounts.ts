@@ -1,3 +1,5 @@
+import type { UserPolicy } from './policy-columns';
+
 /** Where a maildrop is served, from the row: for a proxy in front (server/auth-http.ts). */
 export interface Route {
   readonly host?: string;
@@ -23,6 +25,8 @@ export type LoginResult =
       readonly matched?: 'main' | 'app';
       /** The row's `host` and `port` columns, as text, when it has them (the backend, for nginx's auth_http). */
       readonly route?: Route;
+      /** The row's login_delay, expire and last_login columns (RFC 2449 policy); absent values undefined. */
+      readonly policy?: UserPolicy;
     }
   /** No such user, or a wrong password: the client cannot tell which (RFC 3206 [AUTH]). */
   | {
@@ -66,5 +70,10 @@ export interface Accounts {
   authenticate(request: LoginRequest): Promise<LoginResult>;
   /** OAuth2 token logins; undefined when none are configured (then CAPA offers no OAuth mechanism). */
   readonly tokens?: TokenLogins | undefined;
+  /**
+   * Runs last_login_query_format_string for a login that succeeded (a no-op without one).
+   * Throws when the database cannot take it: the caller logs that, the login stands.
+   */
+  recordLogin?(request: LoginRequest): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 // What the MySQL and SQLite stores share around their query: the compiled statement, how its
-// rows become a login (password-login.ts), the background rehash and the logger they use.
+// rows become a login (password-login.ts), the background rehash, the last-login UPDATE and the
+// logger they use.
 import type { Logger } from 'pino';
 import type { Config } from '../config/types';
 import { openLog, type LogHandle } from '../log/logger';
@@ -9,10 +10,12 @@ import { OAuth2Logins } from './oauth2/token-logins';
 import { loginFromRows } from './password-login';
 import { NO_ACCOUNTS_PROBE, type AccountsProbe } from './probe';
 import { Rehasher, type RunUpdate } from './passwords/rehash';
-import { compileQuery, type CompiledQuery } from './query-format';
+import { bindParams, compileQuery, type CompiledQuery } from './query-format';
 
 export class LoginRules {
   readonly query: CompiledQuery;
+  /** last_login_query_format_string, compiled; undefined without one. */
+  private readonly lastLoginQuery: CompiledQuery | undefined;
   private readonly rehasher: Rehasher | undefined;
   private ownLog: LogHandle | undefined;
   private readonly decoy: { value: string | undefined } = { value: undefined };
@@ -20,13 +23,20 @@ export class LoginRules {
   /** `log`: the server's logger; without one (tools, older callers) a logger on the configured destination. */
   constructor(
     private readonly config: Config,
-    runUpdate: RunUpdate,
+    private readonly runUpdate: RunUpdate,
     private readonly log: Logger | undefined,
     private readonly probe: AccountsProbe = NO_ACCOUNTS_PROBE,
   ) {
     this.query = compileQuery(config.maildropQuery);
+    this.lastLoginQuery = config.policy.lastLoginQuery === undefined ? undefined : compileQuery(config.policy.lastLoginQuery);
     const { rehashTo, rehashQuery } = config.passwords;
     this.rehasher = rehashTo === undefined || rehashQuery === undefined ? undefined : new Rehasher(rehashTo, rehashQuery, runUpdate, () => this.logger());
+  }
+
+  /** Writes the login's time through last_login_query_format_string (nothing without one). */
+  async recordLogin(request: LoginRequest): Promise<void> {
+    const query = this.lastLoginQuery;
+    if (query !== undefined) await this.runUpdate(query.sql, bindParams(query, request));
   }
 
   resolve(rows: readonly unknown[], request: LoginRequest): Promise<LoginResult> {

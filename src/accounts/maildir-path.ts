@@ -3,7 +3,7 @@ import { isInside } from '../maildrop/paths';
 import type { LoginResult, Route } from './accounts';
 
 /** Columns a login query may return besides the maildir. */
-const NOT_MAILDIR = new Set(['password', 'app_password', 'username', 'host', 'port']);
+const NOT_MAILDIR = new Set(['password', 'app_password', 'username', 'host', 'port', 'login_delay', 'expire', 'last_login']);
 
 /**
  * Turns the rows a store returned into a login result: exactly one row whose maildir column
@@ -27,7 +27,7 @@ export function routeOf(row: unknown): { readonly route?: Route } {
 
 /**
  * The maildir of one row: the column named `maildir`, else the first column (the first that
- * is not password, app_password, username, host or port). A relative path (PostfixAdmin stores
+ * is not password, app_password, username, host, port or a policy column). A relative path (PostfixAdmin stores
  * `example.com/john/`) resolves under maildir_root; without maildir_root it is refused.
  */
 export function maildirOfRow(row: unknown, maildirRoot: string | undefined): string | { readonly kind: 'refused'; readonly reason: string } {

@@ -54,6 +54,10 @@ export class MysqlAccounts implements Accounts {
     return Array.isArray(rows) ? rows : undefined;
   }
 
+  recordLogin(request: LoginRequest): Promise<void> {
+    return this.rules.recordLogin(request);
+  }
+
   async close(): Promise<void> {
     await this.rules.close();
     await this.pool.end();

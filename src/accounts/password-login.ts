@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { PasswordsConfig } from '../config/types';
 import type { LoginRequest, LoginResult } from './accounts';
 import { columnText, maildirFromRows, maildirOfRow, routeOf } from './maildir-path';
+import { policyOfRow } from './policy-columns';
 import type { AccountsProbe } from './probe';
 import type { Rehasher } from './passwords/rehash';
 import { verifyPassword } from './passwords/verify';
@@ -37,33 +38,48 @@ async function timedHashing<T>(probe: AccountsProbe, check: () => Promise<T>): P
 }
 
 export async function loginFromRows(rows: readonly unknown[], request: LoginRequest, options: PasswordLoginOptions): Promise<LoginResult> {
+  const { result, row } = await passwordLogin(rows, request, options);
+  if (result.kind !== 'ok') return result;
+  // The row that logged in carries the account's policy columns (RFC 2449 LOGIN-DELAY, EXPIRE).
+  const policy = policyOfRow(row);
+  return policy.kind === 'policy' ? { ...result, policy: policy.policy } : policy;
+}
+
+/** The outcome, and the row that logged in when one did. */
+async function passwordLogin(rows: readonly unknown[], request: LoginRequest, options: PasswordLoginOptions): Promise<{ result: LoginResult; row?: unknown }> {
   const first = rows[0];
   if (first === undefined) {
     const decoy = options.decoy.value;
     if (decoy !== undefined) await timedHashing(options.probe, () => verifyPassword(decoy, request.password, options.passwords).catch(() => undefined));
-    return { kind: 'denied' };
+    return { result: { kind: 'denied' } };
   }
   const account = columnText(first, 'username') ?? request.user;
   if (!hasColumn(first, 'password')) {
     const result = maildirFromRows(rows, options.maildirRoot);
-    return result.kind === 'ok' ? { ...result, account } : result;
+    return { result: result.kind === 'ok' ? { ...result, account } : result, row: first };
   }
   if (options.queryHasPassword) {
-    return { kind: 'refused', reason: 'the query returns a password column and also sends %p: remove %p' };
+    return { result: { kind: 'refused', reason: 'the query returns a password column and also sends %p: remove %p' } };
   }
   const maildirs = new Set<string>();
   for (const row of rows) {
     const maildir = maildirOfRow(row, options.maildirRoot);
-    if (typeof maildir !== 'string') return maildir;
+    if (typeof maildir !== 'string') return { result: maildir };
     maildirs.add(maildir);
   }
   const [maildir] = maildirs;
-  if (maildir === undefined || maildirs.size > 1) return { kind: 'refused', reason: `query returned ${rows.length} rows with ${maildirs.size} different maildirs` };
+  if (maildir === undefined || maildirs.size > 1) return { result: { kind: 'refused', reason: `query returned ${rows.length} rows with ${maildirs.size} different maildirs` } };
   return timedHashing(options.probe, () => verifyRows(rows, maildir, account, request, options));
 }
 
 /** Each row's password in turn, the main one first: any that matches logs in. */
-async function verifyRows(rows: readonly unknown[], maildir: string, account: string, request: LoginRequest, options: PasswordLoginOptions): Promise<LoginResult> {
+async function verifyRows(
+  rows: readonly unknown[],
+  maildir: string,
+  account: string,
+  request: LoginRequest,
+  options: PasswordLoginOptions,
+): Promise<{ result: LoginResult; row?: unknown }> {
   // The main password first: it is the one most logins use.
   const ordered = [...rows].sort((a, b) => Number(isAppPassword(a)) - Number(isAppPassword(b)));
   const unusable: string[] = [];
@@ -79,10 +95,10 @@ async function verifyRows(rows: readonly unknown[], maildir: string, account: st
     const matched = isAppPassword(row) ? 'app' : 'main';
     if (unusable.length > 0) options.log().warn({ user: account, problems: unusable.join('; ') }, 'login ok, but some password values are unusable');
     if (matched === 'main') options.rehasher?.consider(verdict.stored, value, request, account);
-    return { kind: 'ok', maildir, account, matched, ...routeOf(row) };
+    return { result: { kind: 'ok', maildir, account, matched, ...routeOf(row) }, row };
   }
-  if (unusable.length > 0) return { kind: 'refused', reason: `no password matched and ${unusable.join('; ')}` };
-  return { kind: 'denied', account };
+  if (unusable.length > 0) return { result: { kind: 'refused', reason: `no password matched and ${unusable.join('; ')}` } };
+  return { result: { kind: 'denied', account } };
 }
 
 function hasColumn(row: unknown, name: string): boolean {

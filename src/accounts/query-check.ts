@@ -28,6 +28,13 @@ export function configuredQueries(config: Config): ConfiguredQuery[] {
   if (config.oauth2 !== undefined) {
     queries.push({ key: 'oauth2.maildrop_query_format_string', database: config.accountsDatabase, format: config.oauth2.maildropQuery, sqliteSha2: true });
   }
+  // The UPDATEs that run after a login: a missing column would otherwise show only in the log.
+  if (config.passwords.rehashQuery !== undefined) {
+    queries.push({ key: 'rehash_query_format_string', database: config.accountsDatabase, format: config.passwords.rehashQuery, sqliteSha2: false });
+  }
+  if (config.policy.lastLoginQuery !== undefined) {
+    queries.push({ key: 'last_login_query_format_string', database: config.accountsDatabase, format: config.policy.lastLoginQuery, sqliteSha2: false });
+  }
   const deliver = config.deliver;
   if (deliver?.recipientQuery !== undefined) {
     queries.push({ key: 'deliver.recipient_query_format_string', database: deliver.database, format: deliver.recipientQuery, sqliteSha2: false });

@@ -41,6 +41,10 @@ export class SqliteAccounts implements Accounts {
     return this.rules.resolve(rows, request);
   }
 
+  recordLogin(request: LoginRequest): Promise<void> {
+    return this.rules.recordLogin(request);
+  }
+
   async close(): Promise<void> {
     await this.rules.close();
     this.db.close();

@@ -9,6 +9,7 @@ import type { LoginResult } from '../accounts/accounts';
 import type { Config } from '../config/types';
 import { OperatorError } from '../config/operator-error';
 import { refusalOfMaildir } from '../maildrop/open-maildrop';
+import { termsFor } from '../pop3/policy';
 import { openLog } from '../log/logger';
 import { passwordFromStdin, passwordFromTerminal } from './read-password';
 
@@ -62,5 +63,16 @@ async function describe(result: LoginResult, config: Config): Promise<{ ok: bool
   if (refusal !== undefined) return { ok: false, text: `refused: ${refusal}: ${result.maildir} (${who})` };
   const missing = ['cur', 'new', 'tmp'].filter((sub) => !existsSync(join(result.maildir, sub)));
   const state = missing.length === 0 ? 'a maildir' : existsSync(result.maildir) ? `missing ${missing.join(', ')}` : 'does not exist yet';
-  return { ok: true, text: `ok: ${who}; maildir ${result.maildir} (${state})` };
+  return { ok: true, text: `ok: ${who}; maildir ${result.maildir} (${state})${policyNote(result, config)}` };
+}
+
+/** The user's LOGIN-DELAY and EXPIRE as a session would apply them (a test records no login). */
+function policyNote(result: Extract<LoginResult, { kind: 'ok' }>, config: Config): string {
+  const terms = termsFor(config.policy, result.policy);
+  const notes: string[] = [];
+  if (terms.loginDelaySeconds > 0) notes.push(`login delay ${terms.loginDelaySeconds} s`);
+  if (terms.expire !== undefined) notes.push(terms.expire === 'never' ? 'expire never' : `expire ${terms.expire} days`);
+  const last = result.policy?.lastLoginMs;
+  if (last !== undefined) notes.push(`last login ${new Date(last).toISOString()}`);
+  return notes.length === 0 ? '' : `; ${notes.join(', ')}`;
 }

@@ -11,6 +11,7 @@ import { logSchema, toLog } from './log-schema';
 import { oauth2Schema, toOAuth2Config } from './oauth2-schema';
 import { metricsSchema, toMetricsConfig } from './metrics-schema';
 import { checkRehashQueryFormat, passwordsSchema, toPasswordsConfig } from './passwords-schema';
+import { checkLastLoginQueryFormat, policySchema, toPolicyConfig } from './policy-schema';
 import { readSecretFile } from './secret-file';
 import { listenProxyKeys, toListenerProxy, trustedProxiesKey } from './proxy-schema';
 import { authHttpSchema, toAuthHttp } from './auth-http-schema';
@@ -102,6 +103,8 @@ export const r2d2Schema = section({
   maildrop_query_format_string: str().check(checkQueryFormat).required(),
   passwords: passwordsSchema,
   rehash_query_format_string: str().check(checkRehashQueryFormat),
+  policy: policySchema,
+  last_login_query_format_string: str().check(checkLastLoginQueryFormat),
   accounts_database: str(),
   database: titled(databaseSchema, { min: 1 }),
   limits: limitsSchema,
@@ -142,6 +145,10 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
     passwords: toPasswordsConfig(doc.passwords, doc.maildrop_query_format_string, doc.rehash_query_format_string, {
       maildropQuery: where(doc, 'maildrop_query_format_string'),
       rehashQuery: where(doc, 'rehash_query_format_string'),
+      document: here(doc),
+    }),
+    policy: toPolicyConfig(doc.policy, doc.maildrop_query_format_string, doc.last_login_query_format_string, {
+      lastLoginQuery: where(doc, 'last_login_query_format_string'),
       document: here(doc),
     }),
     accountsDatabase: chooseAccountsDatabase(doc, databases),

@@ -167,6 +167,24 @@ export interface PasswordsConfig {
   readonly rehashQuery: string | undefined;
 }
 
+/** RFC 2449 EXPIRE: days a retrieved message stays, or never. */
+export type ExpireDays = number | 'never';
+
+/** The `policy` section and last_login_query_format_string: LOGIN-DELAY and EXPIRE (src/pop3/policy.ts). */
+export interface PolicyConfig {
+  /** Seconds between two logins of one user; 0 = none. The query's `login_delay` column overrides it. */
+  readonly loginDelaySeconds: number;
+  /** Days a retrieved message stays; undefined: not announced (r2d2 then never expires mail). The `expire` column overrides it. */
+  readonly expire: ExpireDays | undefined;
+  /** The maildrop query returns `login_delay` / `expire`: values vary per user (CAPA's USER tag). */
+  readonly loginDelayPerUser: boolean;
+  readonly expirePerUser: boolean;
+  /** The maildrop query returns `last_login`. */
+  readonly lastLoginColumn: boolean;
+  /** The UPDATE run after each login: %u %l %d %r %%. */
+  readonly lastLoginQuery: string | undefined;
+}
+
 export interface Config {
   /** Absolute path of the personality folder the config came from. */
   readonly personalityDir: string;
@@ -198,6 +216,8 @@ export interface Config {
   readonly maildropQuery: string;
   /** How a `password` column the maildrop query returns is verified. */
   readonly passwords: PasswordsConfig;
+  /** LOGIN-DELAY and EXPIRE: the `policy` section, the query's policy columns, the last-login query. */
+  readonly policy: PolicyConfig;
   /** The database the maildrop query runs on (c11n `accounts_database`, a `database` section title). */
   readonly accountsDatabase: DatabaseConfig;
   readonly databases: readonly DatabaseConfig[];

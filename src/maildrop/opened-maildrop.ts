@@ -3,6 +3,7 @@ import type { OpenedFolders } from './folders';
 import type { FileIo } from './io-policy';
 import type { MaildropLock } from './lock';
 import { MessageFile } from './message-file';
+import { updateMaildrop, type UpdateReport, type UpdateRequest } from './retention';
 import { messagePath, type MessageEntry, type Snapshot } from './scan';
 import { applyDeletions, type UpdateResult } from './update';
 
@@ -31,6 +32,15 @@ export class OpenedMaildrop {
   /** RFC 1939 §6 UPDATE: removes these (and only these) messages. Never throws. */
   applyDeletions(doomed: readonly MessageEntry[]): Promise<UpdateResult> {
     return applyDeletions(this.folders, doomed);
+  }
+
+  /**
+   * UPDATE with an EXPIRE policy (retention.ts): the DELE marks, then expiry and the record of
+   * this session's retrievals. The snapshot cache needs no word of it: every move and removal
+   * changes a folder's mtime, so the next login lists the maildrop again. Never throws.
+   */
+  update(request: UpdateRequest): Promise<UpdateReport> {
+    return updateMaildrop(this.folders, request);
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { MessageFile } from '../maildrop/message-file';
 import type { OpenedMaildrop } from '../maildrop/opened-maildrop';
 import type { MessageEntry } from '../maildrop/scan';
-import type { UpdateResult } from '../maildrop/update';
+import type { ExpirePolicy, UpdateReport } from '../maildrop/retention';
 
 export type MessageLookup =
   | { readonly kind: 'found'; readonly number: number; readonly entry: MessageEntry }
@@ -18,11 +18,14 @@ const MESSAGE_NUMBER = /^[1-9][0-9]{0,9}$/;
  */
 export class MaildropView {
   private readonly deleted: Uint8Array;
+  /** Sent whole by RETR in this session (RFC 2449 EXPIRE's "retrieved"). */
+  private readonly retrieved: Uint8Array;
   private deletedCount = 0;
   private deletedOctets = 0;
 
   constructor(private readonly drop: OpenedMaildrop) {
     this.deleted = new Uint8Array(drop.snapshot.messages.length);
+    this.retrieved = new Uint8Array(drop.snapshot.messages.length);
   }
 
   get count(): number {
@@ -62,7 +65,14 @@ export class MaildropView {
     this.deletedOctets += entry.size;
   }
 
+  /** RETR has written the whole message (its terminator included) to the client. */
+  markRetrieved(number: number): void {
+    if (number >= 1 && number <= this.retrieved.length) this.retrieved[number - 1] = 1;
+  }
+
+  /** RSET: the deletion marks, and this session's retrievals too (Dovecot's RSET forgets both). */
   reset(): void {
+    this.retrieved.fill(0);
     this.deleted.fill(0);
     this.deletedCount = 0;
     this.deletedOctets = 0;
@@ -72,9 +82,13 @@ export class MaildropView {
     return this.drop.message(entry);
   }
 
-  /** UPDATE: removes the messages marked deleted. */
-  update(): Promise<UpdateResult> {
-    return this.drop.applyDeletions(this.drop.snapshot.messages.filter((_, index) => this.deleted[index] === 1));
+  /** UPDATE: removes the messages marked deleted; with an EXPIRE policy, expires and records retrievals. */
+  update(expire?: ExpirePolicy): Promise<UpdateReport> {
+    const messages = this.drop.snapshot.messages;
+    const deleted = messages.filter((_, index) => this.deleted[index] === 1);
+    const kept = messages.filter((_, index) => this.deleted[index] === 0);
+    const retrieved = messages.filter((_, index) => this.deleted[index] === 0 && this.retrieved[index] === 1);
+    return this.drop.update({ deleted, kept, retrieved, expire });
   }
 
   get doomedCount(): number {

@@ -1,6 +1,8 @@
 // RETR and TOP replies as chunks: the status line, the encoded body and the terminator -- or the
 // -ERR when the message cannot be opened. The connection writes each chunk (pieces written
 // together) and waits for drain before taking the next, while the next part of the file is read.
+// The reply's `delivered` runs when the connection asks for more after the terminator: never for
+// an -ERR, nor when the client went away mid-reply (the connection stops asking).
 import { CHUNK_OCTETS } from '../maildrop/message-file';
 import { MessageEncoder } from './message-encoder';
 import { statusLine, type Reply } from './replies';
@@ -27,6 +29,7 @@ export async function* messageChunks(reply: MessageReply): AsyncGenerator<readon
       // A small message, read whole into a buffer of its own: sent as it is when already in wire
       // form (encodeShared), and head, body and terminator leave in one writev.
       yield chunk === undefined ? [head, encoder.end()] : [head, encoder.encodeShared(chunk), encoder.end()];
+      reply.delivered?.();
       return;
     }
     // Streamed: each chunk is encoded straight into the buffer that is written (no joined copy),
@@ -51,10 +54,11 @@ export async function* messageChunks(reply: MessageReply): AsyncGenerator<readon
     const terminator = encoder.end();
     if (out === undefined) {
       yield opening.first === undefined ? [head, terminator] : [terminator];
-      return;
+    } else {
+      terminator.copy(out, used);
+      yield [out.subarray(0, used + terminator.length)];
     }
-    terminator.copy(out, used);
-    yield [out.subarray(0, used + terminator.length)];
+    reply.delivered?.();
   } finally {
     body.close();
   }

@@ -14,13 +14,16 @@ export type Reply =
       readonly source: MessageFile;
       /** TOP's line count; undefined for RETR. */
       readonly bodyLines: number | undefined;
+      /** Called once the whole reply, terminator included, has been handed to the connection. */
+      readonly delivered?: () => void;
     };
 
 export const ok = (text: string): Reply => ({ kind: 'line', ok: true, text });
 export const proceed = (challenge = ''): Reply => ({ kind: 'continue', challenge });
 export const err = (text: string): Reply => ({ kind: 'line', ok: false, text });
 export const multiline = (head: string, lines: readonly string[]): Reply => ({ kind: 'multi', head, lines });
-export const message = (head: string, source: MessageFile, bodyLines?: number): Reply => ({ kind: 'message', head, source, bodyLines });
+export const message = (head: string, source: MessageFile, bodyLines?: number, delivered?: () => void): Reply =>
+  delivered === undefined ? { kind: 'message', head, source, bodyLines } : { kind: 'message', head, source, bodyLines, delivered };
 
 export function statusLine(isOk: boolean, text: string): string {
   const indicator = isOk ? '+OK' : '-ERR';

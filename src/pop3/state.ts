@@ -1,4 +1,5 @@
 import type { MaildropView } from './maildrop-view';
+import type { UserTerms } from './policy';
 
 /** An AUTH exchange waiting for the client's next response line (RFC 5034 §4). */
 export type SaslStep =
@@ -13,7 +14,8 @@ export type SaslStep =
 export type SessionState =
   /** `sasl`: AUTH sent "+ " and the next line is the client's response (RFC 5034 §4). */
   | { readonly kind: 'AUTHORIZATION'; readonly user: string | undefined; readonly sasl?: SaslStep }
-  | { readonly kind: 'TRANSACTION'; readonly user: string; readonly drop: MaildropView }
+  /** `terms`: the user's LOGIN-DELAY and EXPIRE (CAPA, and what UPDATE expires). */
+  | { readonly kind: 'TRANSACTION'; readonly user: string; readonly drop: MaildropView; readonly terms: UserTerms }
   | { readonly kind: 'UPDATE' };
 
 export type AuthorizationState = Extract<SessionState, { kind: 'AUTHORIZATION' }>;

@@ -6,7 +6,7 @@ import type { Accounts } from '../accounts/accounts';
 import type { Config, ListenerConfig } from '../config/types';
 import type { LockLiveness } from '../maildrop/lock';
 import { MAILDIRSIZE_REFUSED_CHANNEL } from '../maildrop/maildirsize';
-import { SYSTEM_CLOCK } from '../pop3/clock';
+import { SYSTEM_CLOCK, type Clock } from '../pop3/clock';
 import { Pop3Session } from '../pop3/session';
 import { statusLine } from '../pop3/replies';
 import { TransportSecurity } from '../pop3/security';
@@ -17,6 +17,7 @@ import { openAuthHttp } from './auth-http/open';
 import { Connection } from './connection';
 import { describeTls, startTls } from './start-tls';
 import { TlsContexts } from './tls-contexts';
+import { LastLoginTable } from './last-logins';
 import { PenaltyPolicy } from './login-penalty';
 import { createSharedBuffers, PENALTY_WINDOW_SECONDS, type SharedBuffers } from './shared-state';
 import { FadingCounts, PerWorkerCounts } from './shared-tables';
@@ -41,6 +42,8 @@ export interface ServerDeps {
   readonly shared?: SharedBuffers;
   /** Where sessions report counts and durations; NO_METRICS (nothing) by default. */
   readonly metrics?: Metrics;
+  /** Timers and the time of day for sessions; the system's by default (tests move their own). */
+  readonly clock?: Clock;
 }
 
 export interface BoundListener {
@@ -89,6 +92,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const perAddress = new PerWorkerCounts(shared.addresses, shared.threads.byteLength / Int32Array.BYTES_PER_ELEMENT);
   const limits = new ConnectionLimits(perAddress, budget, worker);
   const penalties = new FadingCounts(shared.penalties, PENALTY_WINDOW_SECONDS);
+  const lastLogins = new LastLoginTable(shared.lastLogins);
+  const clock = deps.clock ?? SYSTEM_CLOCK;
   let penalty = new PenaltyPolicy(penalties, config.limits.authFailureDelayMs, config.limits.authPenaltyMaxMs);
   const connections = new Set<Connection>();
   const pending = new Set<Promise<void>>();
@@ -116,7 +121,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     if (policy === undefined) return admit(listener, socket, directArrival(socket));
     // proxy_protocol: admitted (and counted) as the client the header names, once it is read;
     // a header that completes after close() began gets no session.
-    void policy.arrive(socket, SYSTEM_CLOCK, log).then((arrival) => arrival !== undefined && (closing ? socket.destroy() : admit(listener, socket, arrival)));
+    void policy.arrive(socket, clock, log).then((arrival) => arrival !== undefined && (closing ? socket.destroy() : admit(listener, socket, arrival)));
   };
 
   const admit = (listener: ListenerConfig, socket: Socket, arrival: Arrival): void => {
@@ -179,15 +184,17 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         security,
         penalty,
         io: { blocking: config.blockingFileIo, syncReadMax: config.syncReadMax },
-        clock: SYSTEM_CLOCK,
+        clock,
         metrics: metrics.session,
+        policy: config.policy,
+        logins: lastLogins,
       },
       config.limits.maxBadCommands,
     );
     const connection = new Connection(socket, pop3, sessionLog, {
       idleTimeoutMs: config.idleTimeoutMs,
       loginTimeoutMs: config.limits.loginTimeoutMs,
-      clock: SYSTEM_CLOCK,
+      clock,
       security,
       tls,
       ...(secure || arrival.proxiedTls !== undefined ? { tlsDescription: tlsNote } : {}),

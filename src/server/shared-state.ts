@@ -1,4 +1,5 @@
 import type { LockLiveness } from '../maildrop/lock';
+import { LastLoginTable } from './last-logins';
 import { FadingCounts, PerWorkerCounts } from './shared-tables';
 
 /**
@@ -13,6 +14,8 @@ export interface SharedBuffers {
   readonly addresses: SharedArrayBuffer;
   /** FadingCounts: recent login failures per address and per login name. */
   readonly penalties: SharedArrayBuffer;
+  /** LastLoginTable: each account's last login (LOGIN-DELAY). */
+  readonly lastLogins: SharedArrayBuffer;
 }
 
 /** Slots of the address and penalty tables: far more than the addresses seen at once. */
@@ -29,6 +32,7 @@ export function createSharedBuffers(slots: number): SharedBuffers {
     threads: new SharedArrayBuffer(slots * Int32Array.BYTES_PER_ELEMENT),
     addresses: PerWorkerCounts.buffer(TABLE_SLOTS, slots),
     penalties: FadingCounts.buffer(TABLE_SLOTS),
+    lastLogins: LastLoginTable.buffer(),
   };
 }
 

@@ -37,8 +37,8 @@ async function main(data: WorkerData): Promise<void> {
     switch (message.type) {
       case 'reload': {
         const next = perWorker(message.config);
-        // The store carries the query, its database, the password rules and the oauth2 section: any change opens a new one.
-        const storeOf = (c: typeof config): string => JSON.stringify([c.maildropQuery, c.accountsDatabase, c.passwords, c.oauth2]);
+        // The store carries the queries, their database, the password rules and the oauth2 section: any change opens a new one.
+        const storeOf = (c: typeof config): string => JSON.stringify([c.maildropQuery, c.accountsDatabase, c.passwords, c.oauth2, c.policy.lastLoginQuery]);
         const queryChanged = storeOf(next) !== storeOf(config);
         server.reconfigure(next, queryChanged ? openAccounts(next, log, probe) : undefined);
         const errors = server.reloadTls(next);

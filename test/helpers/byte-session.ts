@@ -10,6 +10,7 @@ import type { Test } from 'tap';
 import { openAccounts } from '../../src/accounts/open-accounts';
 import type { Accounts } from '../../src/accounts/accounts';
 import { parseConfigText } from '../../src/config/load';
+import type { Config } from '../../src/config/types';
 import { openLog } from '../../src/log/logger';
 import type { FileIo } from '../../src/maildrop/io-policy';
 import { NO_SESSION_METRICS } from '../../src/pop3/metrics';
@@ -18,6 +19,7 @@ import { Pop3Session } from '../../src/pop3/session';
 import { SessionRunner } from '../../src/pop3/session-runner';
 import type { CloseReason } from '../../src/pop3/state';
 import { PenaltyPolicy } from '../../src/server/login-penalty';
+import { LastLoginTable } from '../../src/server/last-logins';
 import { FadingCounts } from '../../src/server/shared-tables';
 import { ManualClock } from './manual-clock';
 import { MailRoot } from './maildir';
@@ -32,6 +34,15 @@ export interface ByteSessionOptions {
   readonly io?: FileIo;
   /** USER/PASS allowed without TLS (a plain listener with plaintext_auth = always); true by default. */
   readonly plaintextAllowed?: boolean;
+  /** A clock shared with other sessions (LOGIN-DELAY across sessions); a new one by default. */
+  readonly clock?: ManualClock;
+}
+
+export interface ByteSessionsOptions {
+  /** The query also returns the accounts table's login_delay, expire and last_login columns. */
+  readonly policyColumns?: boolean;
+  /** c11n text added at top level (a `policy { ... }` section, a last-login query). */
+  readonly extra?: string;
 }
 
 export interface ByteSession {
@@ -56,21 +67,27 @@ export class ByteSessions {
   private readonly accounts: Accounts;
   private readonly logging;
   private readonly penalties = new FadingCounts(FadingCounts.buffer(1024), 900);
+  /** Every session of these shares it, as the worker threads of one server do. */
+  readonly logins = new LastLoginTable(LastLoginTable.buffer(1024));
+  readonly config: Config;
 
-  /** `extraConfig`: c11n text added at top level (an oauth2 section over the `accounts` table). */
-  constructor(t: Test, extraConfig = '') {
+  constructor(t: Test, options: ByteSessionsOptions = {}) {
     this.db = new Database(join(this.dir, 'accounts.sqlite'));
-    this.db.exec('CREATE TABLE accounts (login TEXT PRIMARY KEY, password TEXT NOT NULL, maildir TEXT NOT NULL)');
+    this.db.exec(
+      'CREATE TABLE accounts (login TEXT PRIMARY KEY, password TEXT NOT NULL, maildir TEXT NOT NULL, login_delay INTEGER, expire TEXT, last_login INTEGER)',
+    );
+    const columns = options.policyColumns === true ? 'maildir, login_delay, expire, last_login' : 'maildir';
     const config = parseConfigText(
       `maildir_root = "${this.mail.path}"
-maildrop_query_format_string = "SELECT maildir FROM accounts WHERE login = %u AND password = SHA2(%p, 256)"
+maildrop_query_format_string = "SELECT ${columns} FROM accounts WHERE login = %u AND password = SHA2(%p, 256)"
 listen "pop3" { port = 0 }
 database "accounts" { driver = sqlite  file = "accounts.sqlite" }
-${extraConfig}`,
+${options.extra ?? ''}`,
       this.dir,
       {},
       1,
     );
+    this.config = config;
     this.accounts = openAccounts(config);
     this.logging = openLog({ identity: 'server.pop3.r2d2', log: config.log, pid: 4242, sink: (line) => this.lines.push(line) });
     t.teardown(async () => {
@@ -83,15 +100,18 @@ ${extraConfig}`,
   }
 
   /** An account with an empty maildir; returns the maildir. */
-  addUser(login: string, password: string): string {
+  addUser(login: string, password: string, policy: { loginDelay?: number; expire?: string; lastLogin?: number } = {}): string {
     const maildir = this.mail.maildir(login);
-    this.db.prepare('INSERT INTO accounts VALUES (?, ?, ?)').run(login, createHash('sha256').update(password).digest('hex'), maildir);
+    this.db
+      .prepare('INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?)')
+      .run(login, createHash('sha256').update(password).digest('hex'), maildir, policy.loginDelay ?? null, policy.expire ?? null, policy.lastLogin ?? null);
     return maildir;
   }
 
+
   /** A new session; its greeting is already written. */
   open(options: ByteSessionOptions = {}): ByteSession {
-    const clock = new ManualClock();
+    const clock = options.clock ?? new ManualClock();
     const wire = new MemoryWire();
     const log = this.logging.log.child({ session: 1 });
     const delay = options.failureDelayMs ?? 0;
@@ -108,6 +128,8 @@ ${extraConfig}`,
         io: options.io ?? { blocking: true, syncReadMax: 128 * 1024 },
         clock,
         metrics: NO_SESSION_METRICS,
+        policy: this.config.policy,
+        logins: this.logins,
       },
       options.maxBadCommands ?? 10,
     );

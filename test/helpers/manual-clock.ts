@@ -6,10 +6,19 @@ interface Pending {
   active: boolean;
 }
 
-/** A clock that moves only when the test says so: timers and sleeps fire on advance(). */
+/**
+ * A clock that moves only when the test says so: timers and sleeps fire on advance(). Its now()
+ * starts at the wall-clock time it was made (file times compare with it) and moves with advance().
+ */
 export class ManualClock implements Clock {
   private nowMs = 0;
   private readonly pending: Pending[] = [];
+
+  constructor(private readonly startMs: number = Date.now()) {}
+
+  now(): number {
+    return this.startMs + this.nowMs;
+  }
 
   timer(ms: number, fire: () => void): Timer {
     const entry: Pending = { due: this.nowMs + ms, fire, active: true };

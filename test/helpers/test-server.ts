@@ -1,6 +1,7 @@
 import { openAccounts } from '../../src/accounts/open-accounts';
 import { parseConfigText } from '../../src/config/load';
 import type { Config } from '../../src/config/types';
+import type { Clock } from '../../src/pop3/clock';
 import { openLog, openTransport, type LogHandle } from '../../src/log/logger';
 import { startServer, type RunningServer } from '../../src/server/server';
 import { MAILBOX_QUERY, MARIADB } from './mariadb';
@@ -23,6 +24,8 @@ export interface TestServerOptions {
   readonly listeners?: string;
   /** A c11n log section replacing the default; its destination (syslog, udp) is used for real, lines are still captured. */
   readonly log?: string;
+  /** The sessions' clock (timers, LOGIN-DELAY and EXPIRE times); the system's by default. */
+  readonly clock?: Clock;
 }
 
 export interface TestServer {
@@ -97,7 +100,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
         }),
   });
   const log = logging.log;
-  const server = await startServer({ config, accounts: openAccounts(config, log), log });
+  const server = await startServer({ config, accounts: openAccounts(config, log), log, ...(options.clock === undefined ? {} : { clock: options.clock }) });
   const port = server.listeners[0]?.port ?? 0;
   const waitForLine = async (pattern: RegExp, timeoutMs = 5000): Promise<string> => {
     const deadline = Date.now() + timeoutMs;

@@ -49,6 +49,7 @@ t.test('a minimal config gets every default', async (t) => {
     maildirRoot: undefined,
     maildropQuery: 'SELECT maildir FROM m WHERE u = %u',
     passwords: { defaultScheme: undefined, allowWeakSchemes: false, rehashTo: undefined, rehashQuery: undefined },
+    policy: { loginDelaySeconds: 0, expire: undefined, loginDelayPerUser: false, expirePerUser: false, lastLoginColumn: false, lastLoginQuery: undefined },
     accountsDatabase: accounts,
     databases: [accounts],
     limits: { maxBadCommands: 10, maxConnections: 10000, maxConnectionsPerAddress: 50, authFailureDelayMs: 1000, authPenaltyMaxMs: 15_000, loginTimeoutMs: 60_000 },
@@ -87,6 +88,7 @@ database "main" {
 database "embedded" { driver = sqlite; file = "data/../accounts.sqlite" }
 limits { max_bad_commands = 3, max_connections = 1 }
 log { destination = syslog, level = trace }
+policy { login_delay = 300, expire = NEVER }
 `;
   const main = {
     name: 'main', driver: 'mysql', host: 'db.example.org', port: 3307, socket: '/run/mysqld/mysqld.sock', user: 'r2d2',
@@ -126,6 +128,7 @@ log { destination = syslog, level = trace }
     maildirRoot: '/var/mail/vhosts',
     maildropQuery: "SELECT maildir FROM mailbox WHERE local = %l AND domain = %d AND pw = %p AND ip <> %r AND x LIKE '100%%' AND u = '%u'",
     passwords: { defaultScheme: undefined, allowWeakSchemes: false, rehashTo: undefined, rehashQuery: undefined },
+    policy: { loginDelaySeconds: 300, expire: 'never', loginDelayPerUser: false, expirePerUser: false, lastLoginColumn: false, lastLoginQuery: undefined },
     accountsDatabase: main,
     databases: [main, embedded],
     limits: { maxBadCommands: 3, maxConnections: 1, maxConnectionsPerAddress: 50, authFailureDelayMs: 1000, authPenaltyMaxMs: 15_000, loginTimeoutMs: 60_000 },

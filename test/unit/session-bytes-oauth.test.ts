@@ -16,7 +16,7 @@ async function settle(until: () => boolean): Promise<void> {
 }
 
 t.test('a refused token waits out the failed-login delay before its challenge, escalating as password failures do', async (t) => {
-  const s = new ByteSessions(t, SECTION);
+  const s = new ByteSessions(t, { extra: SECTION });
   s.addUser('erin@example.com', 'pw');
   const c = s.open({ failureDelayMs: 1000 });
   await c.wire.until(/ready\r\n$/);
@@ -50,7 +50,7 @@ t.test('a refused token waits out the failed-login delay before its challenge, e
 });
 
 t.test('SASL responses may be 16 KB; commands, and lines queued behind a response, keep 255', async (t) => {
-  const s = new ByteSessions(t, SECTION);
+  const s = new ByteSessions(t, { extra: SECTION });
   s.addUser('erin@example.com', 'pw');
   const c = s.open();
   await c.wire.until(/ready\r\n$/);

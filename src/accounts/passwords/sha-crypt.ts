@@ -1,9 +1,12 @@
 // SHA-crypt ($5$ SHA-256, $6$ SHA-512): Ulrich Drepper's "Unix crypt using SHA-256 and
 // SHA-512" (https://www.akkadia.org/drepper/SHA-crypt.txt). No npm library does it natively
-// and well-kept; it is a short spec over node:crypto's hashes. Slow by design (5000 rounds by
-// default): called only inside the hashing worker pool (crypt-pool.ts), never on a session's loop.
+// and well-kept; it is a short spec over node:crypto's hashes, and for $6$ (PostfixAdmin's
+// default) the round loop runs in WebAssembly (sha512-rounds.ts): at a node:crypto call per
+// round it cost ten times what libxcrypt does. Slow by design (5000 rounds by default): called
+// only inside the hashing worker pool (crypt-pool.ts), never on a session's loop.
 import { createHash } from 'node:crypto';
 import { cryptBase64 } from './crypt-base64';
+import { sha512Rounds } from './sha512-rounds';
 
 export const SHA_CRYPT_DEFAULT_ROUNDS = 5000;
 const MIN_ROUNDS = 1000;
@@ -49,8 +52,11 @@ export function parseShaCryptSetting(setting: string): ShaCryptSetting | undefin
   return { id, rounds, salt: (match[3] ?? '').slice(0, MAX_SALT) };
 }
 
-/** The full crypt string for this password and setting (salt and rounds as the setting has them). */
-export function shaCrypt(password: Buffer, setting: ShaCryptSetting): string {
+/**
+ * The full crypt string for this password and setting (salt and rounds as the setting has them).
+ * `inModule`: false runs the round loop in JavaScript (tests compare the two).
+ */
+export function shaCrypt(password: Buffer, setting: ShaCryptSetting, inModule = true): string {
   const variant: Variant = VARIANTS[setting.id];
   const hash = (...parts: Buffer[]): Buffer => {
     const h = createHash(variant.algorithm);
@@ -63,10 +69,14 @@ export function shaCrypt(password: Buffer, setting: ShaCryptSetting): string {
   const b = hash(p, s, p);
   const a = createHash(variant.algorithm).update(p).update(s).update(repeatTo(b, p.length));
   for (let n = p.length; n > 0; n >>= 1) a.update(n & 1 ? b : p);
-  let c = a.digest();
-  const pBytes = repeatTo(hash(...Array<Buffer>(p.length).fill(p)), p.length);
-  const sBytes = repeatTo(hash(...Array<Buffer>(16 + (c[0] ?? 0)).fill(s)), s.length);
-  for (let i = 0; i < rounds; i++) {
+  let c: Buffer = a.digest();
+  // DP and DS hash the password p.length times and the salt 16 + c[0] times over: one update of
+  // the repeated bytes each, not hundreds of calls.
+  const pBytes = repeatTo(hashRepeated(variant.algorithm, p, p.length), p.length);
+  const sBytes = repeatTo(hashRepeated(variant.algorithm, s, 16 + (c[0] ?? 0)), s.length);
+  const fast = variant.id === '6' && inModule ? sha512Rounds(c, pBytes, sBytes, rounds) : undefined;
+  if (fast !== undefined) c = fast;
+  for (let i = 0; fast === undefined && i < rounds; i++) {
     const h = createHash(variant.algorithm);
     h.update(i & 1 ? pBytes : c);
     if (i % 3 !== 0) h.update(sBytes);
@@ -76,6 +86,15 @@ export function shaCrypt(password: Buffer, setting: ShaCryptSetting): string {
   }
   const roundsPart = setting.rounds === undefined ? '' : `rounds=${setting.rounds}$`;
   return `$${variant.id}$${roundsPart}${setting.salt}$${cryptBase64(c, variant.groups)}`;
+}
+
+/** The hash of `block` repeated `times` times, fed in pieces of up to 64 KiB. */
+function hashRepeated(algorithm: Variant['algorithm'], block: Buffer, times: number): Buffer {
+  const h = createHash(algorithm);
+  const per = Math.max(1, Math.floor(65536 / Math.max(1, block.length)));
+  const piece = repeatTo(block, block.length * Math.min(per, times));
+  for (let left = times; left > 0; left -= per) h.update(left >= per ? piece : piece.subarray(0, left * block.length));
+  return h.digest();
 }
 
 /** `block` repeated and cut to `length` bytes. */

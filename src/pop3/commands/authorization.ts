@@ -1,7 +1,9 @@
 import type { LoginResult } from '../../accounts/accounts';
+import type { UserPolicy } from '../../accounts/policy-columns';
 import { openMaildrop, type FailedStage, type MaildropOpening } from '../../maildrop/open-maildrop';
 import { secondsSince, type LoginMechanism, type LoginResultLabel } from '../metrics';
 import { MaildropView } from '../maildrop-view';
+import { claimLogin, termsFor } from '../policy';
 import { err, ok } from '../replies';
 import type { AuthorizationState } from '../state';
 import type { Command } from '../command';
@@ -55,7 +57,7 @@ export async function login(name: string, password: string, ctx: SessionContext,
     return { reply: err(NOT_AVAILABLE), next: BACK };
   }
   ctx.penalty.succeeded(result.account ?? name);
-  return enterTransaction(name, result.maildir, ctx, answered);
+  return enterTransaction({ name, account: result.account ?? name, maildir: result.maildir, policy: result.policy, password }, ctx, answered);
 }
 
 /** Records how a login ended, with its time from now (metrics; a no-op without a metrics section). */
@@ -80,21 +82,47 @@ export async function failedLogin(ctx: SessionContext, name: string, account: st
   }
 }
 
-/** The login is good: lock and scan the maildrop, then TRANSACTION (RFC 1939 §4). */
-export async function enterTransaction(name: string, maildir: string, ctx: SessionContext, answered: (result: LoginResultLabel) => void): Promise<Outcome> {
+/** Credentials known good, by a password or a token. */
+export interface GoodLogin {
+  /** The name the client logged in as (the log, the +OK). */
+  readonly name: string;
+  /** The account as the database named it (LOGIN-DELAY is counted per account). */
+  readonly account: string;
+  readonly maildir: string;
+  /** The row's login_delay, expire and last_login columns, where the query returned them. */
+  readonly policy?: UserPolicy | undefined;
+  /** For last_login_query_format_string's request ('' for a token: that query has no %p). */
+  readonly password: string;
+}
+
+/** The login is good: LOGIN-DELAY, then lock and scan the maildrop, then TRANSACTION (RFC 1939 §4). */
+export async function enterTransaction(good: GoodLogin, ctx: SessionContext, answered: (result: LoginResultLabel) => void): Promise<Outcome> {
+  const { name } = good;
+  // RFC 2449 §8.1.1: only after the credentials are known good (no telling users apart), and it
+  // is no failed login: no penalty.
+  const terms = termsFor(ctx.policy, good.policy);
+  const claim = claimLogin(ctx.policy, terms, good.policy, ctx.logins, good.account, ctx.clock.now());
+  if (claim.kind === 'too-soon') {
+    answered('refused');
+    ctx.log.info({ user: name, wait: claim.waitSeconds }, 'login refused: login delay');
+    return { reply: err(`[LOGIN-DELAY] too soon after the previous login: try again in ${claim.waitSeconds} seconds`), next: BACK };
+  }
   let opening: MaildropOpening;
   try {
     const timed = (stage: FailedStage, seconds: number): void => ctx.metrics.loginStage(stage, seconds);
-    opening = await openMaildrop({ maildir, root: ctx.maildirRoot, io: ctx.io, liveness: ctx.lockLiveness, log: ctx.log, timed });
+    opening = await openMaildrop({ maildir: good.maildir, root: ctx.maildirRoot, io: ctx.io, liveness: ctx.lockLiveness, log: ctx.log, timed });
   } catch (error) {
+    claim.undo();
     answered('temp_failure');
     throw error;
   }
   if (opening.kind !== 'opened') {
+    claim.undo();
     answered(opening.kind === 'in-use' ? 'locked' : opening.permanent ? 'refused' : 'temp_failure');
     return { reply: err(refusalText(opening, name, ctx)), next: BACK };
   }
   answered('ok');
+  await recordLogin(name, good.password, ctx);
   const drop = new MaildropView(opening.drop);
   const { messages, octets } = drop.live;
   ctx.log.info({ user: name, messages, octets }, 'login ok');
@@ -102,8 +130,18 @@ export async function enterTransaction(name: string, maildir: string, ctx: Sessi
   if (slowPath > 0) ctx.log.warn({ user: name, files: slowPath }, 'maildrop has names without a Z size: sized by reading');
   return {
     reply: ok(`${name} has ${messages} message${messages === 1 ? '' : 's'} (${octets} octets)`),
-    next: { kind: 'TRANSACTION', user: name, drop },
+    next: { kind: 'TRANSACTION', user: name, drop, terms },
   };
+}
+
+/** last_login_query_format_string, awaited so the next login reads it; a failure leaves the login standing. */
+async function recordLogin(name: string, password: string, ctx: SessionContext): Promise<void> {
+  if (ctx.accounts.recordLogin === undefined) return;
+  try {
+    await ctx.accounts.recordLogin({ user: name, password, peer: ctx.peer });
+  } catch (error) {
+    ctx.log.warn({ user: name, error: error instanceof Error ? error.message : String(error) }, 'last login not recorded');
+  }
 }
 
 /** The -ERR for a maildrop that was not opened, and its log line. */

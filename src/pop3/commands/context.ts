@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Accounts } from '../../accounts/accounts';
+import type { PolicyConfig } from '../../config/types';
 import type { FileIo } from '../../maildrop/io-policy';
 import type { LockLiveness } from '../../maildrop/lock';
 import type { MessageEntry } from '../../maildrop/scan';
@@ -22,10 +23,25 @@ export interface SessionContext {
   readonly penalty: LoginPenalty;
   /** How the maildrop uses the disk (blocking on local disks, pooled on network storage). */
   readonly io: FileIo;
-  /** The failed-login delay sleeps on it. */
+  /** The failed-login delay sleeps on it; LOGIN-DELAY and EXPIRE read the time from it. */
   readonly clock: Clock;
   /** Counts and durations for the metrics endpoint (NO_SESSION_METRICS when it is off). */
   readonly metrics: SessionMetrics;
+  /** LOGIN-DELAY and EXPIRE: the server's defaults and which vary per user (RFC 2449 §6.5, §6.7). */
+  readonly policy: PolicyConfig;
+  /** Previous logins per account, shared by every worker thread (LOGIN-DELAY). */
+  readonly logins: LoginHistory;
+}
+
+export type LoginClaim = { readonly kind: 'claimed'; undo(): void } | { readonly kind: 'too-soon'; readonly previousMs: number };
+
+/** When each account last logged in, as every worker thread of this host saw it. */
+export interface LoginHistory {
+  /**
+   * Records a login of `account` at `nowMs` unless the previous one is less than `delayMs` ago
+   * (then nothing changes). `undo()` takes the record back, if no later login replaced it.
+   */
+  claim(account: string, nowMs: number, delayMs: number): LoginClaim;
 }
 
 /** Failed-login delays (brute-force brake), shared by every session of the server. */

@@ -33,7 +33,7 @@ export async function oauthResponse(mechanism: TokenMechanism, encoded: string, 
   switch (result.kind) {
     case 'ok':
       ctx.penalty.succeeded(result.account);
-      return enterTransaction(result.user, result.maildir, ctx, answered);
+      return enterTransaction({ name: result.user, account: result.account, maildir: result.maildir, password: '' }, ctx, answered);
     case 'refused':
       answered('refused');
       ctx.log.warn({ user: result.user }, `login refused: ${result.reason}`);

@@ -35,7 +35,9 @@ function listing(
 
 export function retr(_command: Command, state: TransactionState, ctx: SessionContext, found: FoundMessage): Outcome {
   ctx.metrics.retrieved('retr');
-  return { reply: message(`${found.entry.size} octets`, state.drop.message(found.entry)) };
+  // Retrieved (RFC 2449 EXPIRE) only once the whole message went out; TOP never counts.
+  const retrieved = (): void => state.drop.markRetrieved(found.number);
+  return { reply: message(`${found.entry.size} octets`, state.drop.message(found.entry), undefined, retrieved) };
 }
 
 export function top(command: Command, state: TransactionState, ctx: SessionContext, found: FoundMessage): Outcome {
@@ -60,19 +62,25 @@ export function noop(): Outcome {
   return { reply: ok('') };
 }
 
-/** RFC 1939 §6: the UPDATE state. The reply tells the truth about the deletions. */
+/**
+ * RFC 1939 §6: the UPDATE state. The reply tells the truth about the deletions the client asked
+ * for; an EXPIRE policy (RFC 2449 §6.7) then removes what was retrieved long enough ago.
+ */
 export async function quitTransaction(_command: Command, state: TransactionState, ctx: SessionContext): Promise<Outcome> {
   const doomed = state.drop.doomedCount;
+  const days = state.terms.expire;
+  const expire = typeof days === 'number' ? { days, nowMs: ctx.clock.now() } : undefined;
   let reply: Reply = ok('r2d2 signing off');
   try {
-    if (doomed > 0) {
-      const result = await state.drop.update();
-      ctx.metrics.deleted(result.deleted, result.failed);
-      ctx.log.info({ user: state.user, deleted: result.deleted, failed: result.failed }, 'update done');
-      reply =
-        result.failed === 0
-          ? ok(`r2d2 signing off (${result.deleted} message${result.deleted === 1 ? '' : 's'} deleted)`)
-          : err(`[SYS/TEMP] some deleted messages not removed (${result.failed} of ${doomed})`);
+    if (doomed > 0 || expire !== undefined) {
+      const result = await state.drop.update(expire);
+      ctx.metrics.deleted(result.deleted + result.expired, result.failed);
+      if (result.deleted + result.failed + result.expired + result.recorded + result.retentionFailed > 0) {
+        const retention = expire === undefined ? {} : { expired: result.expired, recorded: result.recorded };
+        ctx.log.info({ user: state.user, deleted: result.deleted, failed: result.failed, ...retention }, 'update done');
+      }
+      if (result.retentionFailed > 0) ctx.log.warn({ user: state.user, failed: result.retentionFailed }, 'expire: some messages not expired or recorded now');
+      reply = result.failed === 0 ? ok(`r2d2 signing off${signOffNote(doomed > 0 ? result.deleted : undefined, result.expired)}`) : err(`[SYS/TEMP] some deleted messages not removed (${result.failed} of ${doomed})`);
     }
   } finally {
     try {
@@ -83,4 +91,11 @@ export async function quitTransaction(_command: Command, state: TransactionState
     }
   }
   return { reply, next: { kind: 'UPDATE' }, close: 'peer quit' };
+}
+
+/** `(2 messages deleted)`, `(2 messages deleted, 1 expired)`, `(1 message expired)` or nothing. */
+function signOffNote(deleted: number | undefined, expired: number): string {
+  const messages = (n: number): string => `${n} message${n === 1 ? '' : 's'}`;
+  if (deleted === undefined) return expired > 0 ? ` (${messages(expired)} expired)` : '';
+  return ` (${messages(deleted)} deleted${expired > 0 ? `, ${expired} expired` : ''})`;
 }
