@@ -4,6 +4,7 @@ import path from 'node:path';
 import { C11nError } from './errors';
 import { absolutePath, bool, here, int, oneOf, readDocument, section, str, titled, where } from './schema';
 import type { Section } from './ast';
+import { controlSocketKey, controlSocketPath } from './control-socket';
 import { deliverSchema, toDeliverConfig } from './deliver-schema';
 import { queryFormatCheck } from './query-format-check';
 import type { Config, DatabaseConfig, ListenerConfig, TlsConfig } from './types';
@@ -100,6 +101,8 @@ export const r2d2Schema = section({
   limits: limitsSchema,
   log: logSchema,
   deliver: deliverSchema,
+  // `r2d2 who`, `kick`, `status`: a unix socket (mode 0600); default /run/r2d2/control when that folder exists.
+  control_socket: controlSocketKey,
 });
 
 /** The validated c11n, keys as written (snake_case). */
@@ -145,6 +148,7 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
     },
     log: toLog(doc.log),
     deliver: toDeliverConfig(doc.deliver, where(doc, 'deliver') !== undefined, databases, chooseAccountsDatabase(doc, databases)),
+    controlSocket: controlSocketPath(doc.control_socket),
   };
 }
 

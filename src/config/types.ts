@@ -175,4 +175,6 @@ export interface Config {
   readonly log: LogConfig;
   /** The `deliver` section; undefined when the personality has none. */
   readonly deliver: DeliverConfig | undefined;
+  /** The unix socket of `r2d2 who`/`kick`/`status` (server/control-socket.ts); undefined = none. */
+  readonly controlSocket: string | undefined;
 }

@@ -1,7 +1,7 @@
 // Entry of the engine process, forked by the supervisor, which sends it the Config over IPC.
 import type { Config } from '../config/types';
 import { SignalLatch } from './signal-latch';
-import { createLogger } from '../log/logger';
+import { openLog } from '../log/logger';
 import { version } from '../version';
 import { Engine } from './engine';
 import type { FromSupervisor } from './ipc';
@@ -36,12 +36,13 @@ async function firstConfig(): Promise<Config> {
 
 async function main(): Promise<void> {
   const config = await firstConfig();
-  const log = createLogger({ identity: config.identity, log: config.log });
-  const engine = new Engine({ config, log, implementation: `r2d2 ${version()}` });
+  const logging = openLog({ identity: config.identity, log: config.log });
+  const log = logging.log;
+  const engine = new Engine({ config, logging, implementation: `r2d2 ${version()}` });
   const hooks = process.env['R2D2_TEST_HOOKS'] === '1';
   handleMessage = (message, handle) => {
     if (message.type === 'fd') engine.receiveFd(message, handle);
-    else if (message.type === 'reload') engine.reload(message.config);
+    else if (message.type === 'reload') void engine.reload(message.config);
     else if (message.type === 'test-kill' && hooks) engine.killForTest(message.slot);
   };
   for (const { message, handle } of early.splice(0)) handleMessage(message, handle);

@@ -1,6 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { TLSSocket } from 'node:tls';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Accounts } from '../accounts/accounts';
 import type { Config, ListenerConfig } from '../config/types';
@@ -13,6 +13,8 @@ import { TransportSecurity } from '../pop3/security';
 import { AccountStores } from './account-stores';
 import { ConnectionLimits, localBudget, type ConnectionBudget, type Slot } from './admission';
 import { Connection } from './connection';
+import { ListenerSet, type BoundListener } from './listener-set';
+import { LiveSessions, type KickTarget, type SessionInfo } from './live-sessions';
 import { describeTls, startTls } from './start-tls';
 import { TlsContexts } from './tls-contexts';
 import { PenaltyPolicy } from './login-penalty';
@@ -37,11 +39,7 @@ export interface ServerDeps {
   readonly shared?: SharedBuffers;
 }
 
-export interface BoundListener {
-  readonly name: string;
-  readonly address: string;
-  readonly port: number;
-}
+export type { BoundListener } from './listener-set';
 
 export interface RunningServer {
   readonly listeners: readonly BoundListener[];
@@ -58,10 +56,15 @@ export interface RunningServer {
    */
   reconfigure(config: Config, accounts?: Accounts): void;
   /**
-   * Re-reads every listener's certificates (SIGHUP). A listener whose new files are bad keeps
-   * its old ones; the errors are returned (and logged). Sessions are not touched.
+   * SIGHUP: listeners in `fds` (new, or moved) open on their socket, removed ones stop accepting
+   * (their sessions go on), kept ones re-read their certificates (bad new files: the old ones
+   * stay). The errors are returned (and logged). Sessions are not touched.
    */
-  reloadTls(config: Config): string[];
+  reloadListeners(config: Config, fds: ReadonlyMap<string, number>): Promise<string[]>;
+  /** `r2d2 who`: the sessions in progress. */
+  who(): SessionInfo[];
+  /** `r2d2 kick`: ends the sessions named, as a shutdown (no deletions); how many. */
+  kick(target: KickTarget): number;
 }
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
@@ -84,19 +87,13 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const limits = new ConnectionLimits(perAddress, budget, worker);
   const penalties = new FadingCounts(shared.penalties, PENALTY_WINDOW_SECONDS);
   let penalty = new PenaltyPolicy(penalties, config.limits.authFailureDelayMs, config.limits.authPenaltyMaxMs);
-  const connections = new Set<Connection>();
+  const connections = new LiveSessions();
   const pending = new Set<Promise<void>>();
   let counter = 0;
   const nextSession = deps.nextSessionNumber ?? (() => ++counter);
   const implementation = deps.implementation ?? 'r2d2';
 
-  // Certificates are loaded before any port is bound: a bad pair stops the start, clearly.
-  const tlsByListener = new Map<string, TlsContexts>();
-  for (const listener of config.listeners) {
-    if (listener.tlsConfig !== undefined) tlsByListener.set(listener.name, new TlsContexts(listener.tlsConfig));
-  }
-
-  const accept = (listener: ListenerConfig, socket: Socket): void => {
+  const accept = (listener: ListenerConfig, tls: TlsContexts | undefined, socket: Socket): void => {
     const address = socket.remoteAddress ?? 'unknown';
     const admission = limits.admit(address, config.limits.maxConnectionsPerAddress, config.limits.maxConnections);
     if (admission.kind === 'refused') {
@@ -106,7 +103,6 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       return;
     }
     const { slot } = admission;
-    const tls = tlsByListener.get(listener.name);
     if (listener.tls !== 'implicit' || tls === undefined) {
       serve(listener, socket, socket, tls, false, slot);
       return;
@@ -157,7 +153,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       tls,
       ...(secure ? { tlsDescription: tlsNote } : {}),
     });
-    connections.add(connection);
+    connections.add({ session, peer, listener: listener.name, since: Date.now(), connection, pop3 });
     const ended = connection.start().finally(() => {
       slot.release();
       store.done();
@@ -167,43 +163,19 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     pending.add(ended);
   };
 
-  const servers: Server[] = [];
-  const bound: BoundListener[] = [];
-  try {
-    for (const listener of config.listeners) {
-      const server = createServer({ allowHalfOpen: true }, (socket) => accept(listener, socket));
-      await listen(server, listener, deps.listenFds?.get(listener.name));
-      servers.push(server);
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : listener.port;
-      bound.push({ name: listener.name, address: listener.address, port });
-      if (!deps.listenFds?.has(listener.name)) log.info({ listener: listener.name, tls: listener.tls }, `listening on ${listener.address}:${port}`);
-    }
-  } catch (error) {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-    throw error;
-  }
+  const listeners = new ListenerSet(accept, log);
+  await listeners.start(config.listeners, deps.listenFds);
 
   return {
-    listeners: bound,
+    get listeners() {
+      return listeners.bound;
+    },
     get sessions() {
       return connections.size;
     },
-    reloadTls(next: Config) {
-      const errors: string[] = [];
-      for (const listener of next.listeners) {
-        const contexts = tlsByListener.get(listener.name);
-        if (contexts === undefined || listener.tlsConfig === undefined) continue;
-        try {
-          contexts.reload(listener.tlsConfig);
-          log.info({ listener: listener.name }, 'tls certificates reloaded');
-        } catch (error) {
-          errors.push(`listen "${listener.name}": ${(error as Error).message}`);
-          log.error({ listener: listener.name, reason: (error as Error).message }, 'tls reload refused: keeping the old certificates');
-        }
-      }
-      return errors;
-    },
+    reloadListeners: (next, fds) => listeners.update(next.listeners, fds),
+    who: () => connections.list(worker),
+    kick: (target) => connections.kick(target),
     reconfigure(next: Config, nextAccounts?: Accounts) {
       config = next;
       penalty = new PenaltyPolicy(penalties, next.limits.authFailureDelayMs, next.limits.authPenaltyMaxMs);
@@ -211,29 +183,18 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       if (nextAccounts !== undefined) stores.replace(nextAccounts);
     },
     async close(drainMs = 0) {
-      // close() stops accepting at once; its callback waits for every connection to end.
-      const closed = Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+      // close() stops accepting at once; it resolves when every connection has ended.
+      const closed = listeners.close();
       if (drainMs > 0 && pending.size > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([Promise.all(pending), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
         clearTimeout(timer);
       }
-      for (const connection of connections) connection.shutdown();
+      for (const connection of connections.connections()) connection.shutdown();
       await Promise.all(pending);
       await closed;
       await stores.closeAll();
       unsubscribe(MAILDIRSIZE_REFUSED_CHANNEL, refusedMaildirsize);
     },
   };
-}
-
-function listen(server: Server, listener: ListenerConfig, fd: number | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    const where = fd !== undefined ? { fd } : { host: listener.address, port: listener.port, backlog: 511 };
-    server.listen(where, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

@@ -1,17 +1,18 @@
 // The entry of a worker thread: many POP3 sessions on its own dups of the listening sockets.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openAccounts } from '../accounts/open-accounts';
-import { createLogger } from '../log/logger';
-import type { FromWorker, ToWorker, WorkerData } from './ipc';
+import { openLog } from '../log/logger';
+import type { FromWorker, ToWorker, WorkerAnswer, WorkerData, WorkerQuery } from './ipc';
 import { perWorker } from './per-worker';
-import { startServer } from './server';
+import { startServer, type RunningServer } from './server';
 import { SharedCounters, ThreadTable } from './shared-state';
 
 async function main(data: WorkerData): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('worker.ts runs only as a worker thread');
   let config = perWorker(data.config);
-  const log = createLogger({ identity: config.identity, log: config.log });
+  const logging = openLog({ identity: config.identity, log: config.log });
+  const log = logging.log;
   const counters = new SharedCounters(data.shared);
   const server = await startServer({
     config,
@@ -26,29 +27,44 @@ async function main(data: WorkerData): Promise<void> {
     shared: data.shared,
   });
   const send = (message: FromWorker): void => port.postMessage(message);
+  // Reloads are applied one at a time, in the order they came.
+  let reloading = Promise.resolve();
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
-      case 'reload': {
-        const next = perWorker(message.config);
-        // The store carries the query, its database and the password rules: any change opens a new one.
-        const storeOf = (c: typeof config): string => JSON.stringify([c.maildropQuery, c.accountsDatabase, c.passwords]);
-        const queryChanged = storeOf(next) !== storeOf(config);
-        server.reconfigure(next, queryChanged ? openAccounts(next, log) : undefined);
-        const errors = server.reloadTls(next);
-        config = next;
-        send({ type: 'reloaded', errors });
+      case 'reload':
+        reloading = reloading.then(async () => {
+          const next = perWorker(message.config);
+          logging.reopen(next.identity, next.log);
+          // The store carries the query, its database and the password rules: any change opens a new one.
+          const storeOf = (c: typeof config): string => JSON.stringify([c.maildropQuery, c.accountsDatabase, c.passwords]);
+          const queryChanged = storeOf(next) !== storeOf(config);
+          server.reconfigure(next, queryChanged ? openAccounts(next, log) : undefined);
+          const errors = await server.reloadListeners(next, new Map(message.fds));
+          config = next;
+          send({ type: 'reloaded', errors });
+        });
         break;
-      }
       case 'shutdown':
         // process.exit in a worker ends only this thread; it also drops timers a store left behind.
         void server.close(message.drainMs).finally(() => setImmediate(() => process.exit(0)));
         break;
-      case 'status':
-        send({ type: 'status', sessions: server.sessions, heapUsed: process.memoryUsage().heapUsed });
+      case 'query':
+        send({ type: 'answer', id: message.id, answer: answer(server, message.query) });
         break;
     }
   });
   send({ type: 'ready' });
+}
+
+function answer(server: RunningServer, query: WorkerQuery): WorkerAnswer {
+  switch (query.kind) {
+    case 'status':
+      return { kind: 'status', sessions: server.sessions, heapUsed: process.memoryUsage().heapUsed };
+    case 'sessions':
+      return { kind: 'sessions', sessions: server.who() };
+    case 'kick':
+      return { kind: 'kick', kicked: server.kick(query.target) };
+  }
 }
 
 main(workerData as WorkerData).catch((error: unknown) => {
