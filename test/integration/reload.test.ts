@@ -108,13 +108,13 @@ t.test('listeners added and removed at SIGHUP; a session on a removed one goes o
   // As the systemd unit runs it: an unprivileged user with only CAP_NET_BIND_SERVICE, which the
   // binder child inherits to bind a port below 1024 at reload. Elsewhere: a port above 1024.
   // (env -u: tap's process tracking, which its spawn puts back into NODE_OPTIONS, cannot write as nobody.)
-  const wrap = root ? ['env', '-u', 'NODE_OPTIONS', 'setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--inh-caps=+net_bind_service', '--ambient-caps=+net_bind_service'] : [];
+  const wrap = ['env', '-u', 'NODE_OPTIONS', 'setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--inh-caps=+net_bind_service', '--ambient-caps=+net_bind_service'];
   const added = root ? await freeLowPort() : 0;
   const busy = await occupiedPort(t);
   const ivanMd = await user('ivan');
   await user('judy');
   if (root) chownTree(mail.path);
-  const server = await SpawnedServer.start(t, spawnedConfig(db.name, mail.path), {}, wrap);
+  const server = await SpawnedServer.start(t, spawnedConfig(db.name, mail.path), {}, root ? { wrap } : {});
   const oldPort = server.port('pop3');
   const { client: ivan } = await Pop3Client.greeted(oldPort);
   t.teardown(() => ivan.destroy());
