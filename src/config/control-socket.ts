@@ -8,8 +8,14 @@ export const RUNTIME_DIRECTORY = '/run/r2d2';
 /** The value that turns the socket off. */
 export const CONTROL_SOCKET_OFF = 'none';
 
+/** sun_path holds 108 octets with the final NUL: longer paths cannot be bound. */
+const MAX_SOCKET_PATH = 107;
+
 export function checkControlSocket(value: string): string | undefined {
-  return value === CONTROL_SOCKET_OFF || path.isAbsolute(value) ? undefined : `must be an absolute path or ${CONTROL_SOCKET_OFF}, got ${JSON.stringify(value)}`;
+  if (value === CONTROL_SOCKET_OFF) return undefined;
+  if (!path.isAbsolute(value)) return `must be an absolute path or ${CONTROL_SOCKET_OFF}, got ${JSON.stringify(value)}`;
+  if (Buffer.byteLength(value) > MAX_SOCKET_PATH) return `is ${Buffer.byteLength(value)} octets long; a unix socket path holds at most ${MAX_SOCKET_PATH}`;
+  return undefined;
 }
 
 export const controlSocketKey = str().check(checkControlSocket);

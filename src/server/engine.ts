@@ -90,14 +90,12 @@ export class Engine {
    * it sends lists those it has), the control socket, and what new sessions use.
    */
   reload(next: Config): Promise<void> {
-    this.reloading = this.reloading.then(
-      () => this.applyReload(next),
-      () => this.applyReload(next),
-    );
+    this.reloading = this.reloading.then(() => this.applyReload(next)).catch((error: unknown) => this.log.error({ err: error }, 'SIGHUP: reload failed'));
     return this.reloading;
   }
 
   private async applyReload(next: Config): Promise<void> {
+    if (this.stopping) return;
     const fixed = [
       ['threads', String(next.threads), String(this.config.threads)],
       ['uid/gid', `${next.uid}/${next.gid}`, `${this.config.uid}/${this.config.gid}`],

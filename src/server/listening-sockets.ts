@@ -118,6 +118,7 @@ export class ListeningSockets {
 
   /** Answers the engine's request for a dup of `name`'s socket (none when it was removed). */
   sendDup(engine: ChildProcess, name: string, id: number): void {
+    if (!engine.connected) return;
     const held = this.held.get(name);
     if (held === undefined) {
       engine.send({ type: 'fd', listener: name, id } satisfies FromSupervisor);

@@ -114,7 +114,7 @@ export async function runSupervisor(
     current = next;
     // Before the engine runs, the new Config is simply the one it starts with; IPC keeps order,
     // and the engine takes messages from its first line on, so one sent while it starts waits.
-    engine?.send({ type: 'reload', config: current } satisfies FromSupervisor);
+    if (engine?.connected === true) engine.send({ type: 'reload', config: current } satisfies FromSupervisor);
   };
   const reload = (): void => {
     reloads = reloads.then(applyReload).catch((error: unknown) => log.error({ err: error }, 'SIGHUP: reload failed'));

@@ -27,22 +27,28 @@ async function main(data: WorkerData): Promise<void> {
     shared: data.shared,
   });
   const send = (message: FromWorker): void => port.postMessage(message);
+  const applyReload = async (message: Extract<ToWorker, { type: 'reload' }>): Promise<void> => {
+    const next = perWorker(message.config);
+    logging.reopen(next.identity, next.log);
+    // The store carries the query, its database and the password rules: any change opens a new one.
+    const storeOf = (c: typeof config): string => JSON.stringify([c.maildropQuery, c.accountsDatabase, c.passwords]);
+    const queryChanged = storeOf(next) !== storeOf(config);
+    server.reconfigure(next, queryChanged ? openAccounts(next, log) : undefined);
+    const errors = await server.reloadListeners(next, new Map(message.fds));
+    config = next;
+    send({ type: 'reloaded', errors });
+  };
   // Reloads are applied one at a time, in the order they came.
   let reloading = Promise.resolve();
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'reload':
-        reloading = reloading.then(async () => {
-          const next = perWorker(message.config);
-          logging.reopen(next.identity, next.log);
-          // The store carries the query, its database and the password rules: any change opens a new one.
-          const storeOf = (c: typeof config): string => JSON.stringify([c.maildropQuery, c.accountsDatabase, c.passwords]);
-          const queryChanged = storeOf(next) !== storeOf(config);
-          server.reconfigure(next, queryChanged ? openAccounts(next, log) : undefined);
-          const errors = await server.reloadListeners(next, new Map(message.fds));
-          config = next;
-          send({ type: 'reloaded', errors });
-        });
+        reloading = reloading
+          .then(() => applyReload(message))
+          .catch((error: unknown) => {
+            log.error({ err: error }, 'reload failed in a worker thread');
+            send({ type: 'reloaded', errors: [(error as Error).message] });
+          });
         break;
       case 'shutdown':
         // process.exit in a worker ends only this thread; it also drops timers a store left behind.

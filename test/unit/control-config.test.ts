@@ -63,3 +63,8 @@ t.test('a reopened log: the new level reaches loggers made before it (sessions a
   t.same(lines, ['r2d2[1]: [7] shown', 'r2d2[1]: [7] a warning']);
   await handle.close();
 });
+
+t.test('control_socket: a path too long for a unix socket is a c11n error', async (t) => {
+  const long = '/run/' + 'x'.repeat(110);
+  t.equal(failure(() => parse(`${MINIMAL}control_socket = ${long}\n`)), 'c11n:4:18: "control_socket" is 115 octets long; a unix socket path holds at most 107');
+});
