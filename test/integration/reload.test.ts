@@ -6,6 +6,7 @@ import { chownSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { TestDatabase } from '../helpers/mariadb';
+import { makeCertificates } from '../helpers/certificates';
 import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
@@ -140,6 +141,20 @@ t.test('listeners added and removed at SIGHUP; a session on a removed one goes o
   t.ok((await ivan.cmd('STAT')).ok, 'the session on the removed listener goes on');
   t.same(await ivan.cmd('QUIT'), { ok: true, text: 'r2d2 signing off (1 message deleted)' });
   t.equal(files(ivanMd), 1, 'and its QUIT applied its deletion');
+
+  // A kept listener (same name, address, port) takes new settings on its open socket: STLS.
+  const certs = makeCertificates();
+  t.teardown(() => certs.remove());
+  if (root) chownTree(certs.dir);
+  const stls = `listen "extra" { address = "127.0.0.1"  port = ${added}  tls = stls  certificate = "${certs.cert}"  private_key = "${certs.key}" }`;
+  writeFileSync(join(server.dir, 'c11n'), spawnedConfig(db.name, mail.path, '', 3).replace(LISTEN_POP3, stls));
+  server.child.kill('SIGHUP');
+  await server.waitFor(/SIGHUP: configuration reloaded(.|\n)*SIGHUP: configuration reloaded/);
+  t.equal(server.count(/listening on .* listener="extra"/), 1, 'not bound again');
+  const { client: secure } = await Pop3Client.greeted(port);
+  t.teardown(() => secure.destroy());
+  t.ok((await secure.cmd('CAPA')).lines?.includes('STLS'), 'new connections are offered STLS');
+  t.ok((await judy.cmd('STAT')).ok, 'the session from before goes on');
   await judy.cmd('QUIT');
 });
 
