@@ -84,6 +84,7 @@ export class ListeningSockets {
    * if any, stays. Returns the Config with the listeners r2d2 now has.
    */
   async reconcile(next: Config, before: Config, log: Logger): Promise<Config> {
+    this.renamed(next, before, log);
     const wanted = next.listeners.filter((l) => this.held.get(l.name)?.key !== listenerKey(l));
     const bindable = wanted.filter((l) => {
       const problem = certificateProblem(l);
@@ -114,6 +115,23 @@ export class ListeningSockets {
       log.info({ listener: name }, 'listener removed: no new connections; its sessions go on');
     }
     return { ...next, listeners };
+  }
+
+  /**
+   * A listener renamed (a new name on the address and port of one going away) keeps its socket:
+   * binding it afresh would fail, the port being in use by the old name.
+   */
+  private renamed(next: Config, before: Config, log: Logger): void {
+    const names = new Set(next.listeners.map((l) => l.name));
+    for (const l of next.listeners) {
+      if (this.held.has(l.name) || l.port === 0) continue;
+      const old = before.listeners.find((o) => !names.has(o.name) && o.address === l.address && o.port === l.port);
+      const held = old === undefined ? undefined : this.held.get(old.name);
+      if (old === undefined || held === undefined) continue;
+      this.held.delete(old.name);
+      this.held.set(l.name, { ...held, key: listenerKey(l) });
+      log.info({ listener: l.name, was: old.name }, `listener renamed: ${l.address}:${held.port} stays open`);
+    }
   }
 
   /** Answers the engine's request for a dup of `name`'s socket (none when it was removed). */

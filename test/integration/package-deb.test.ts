@@ -26,6 +26,8 @@ function skipReason(): string | false {
   if (process.getuid?.() !== 0) return 'installing a package needs root';
   if (!has('dpkg-deb') || !has('apt-get') || !has('setpriv')) return 'dpkg-deb, apt-get or setpriv missing';
   if (installed()) return 'an r2d2 package is installed on this machine already: left alone';
+  const node = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'nodejs']).stdout?.toString() ?? '';
+  if (!node.startsWith('20.')) return `the package needs the nodejs 20 .deb (NodeSource's); installed: ${node || 'none'}`;
   return false;
 }
 

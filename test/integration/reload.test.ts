@@ -9,6 +9,7 @@ import { TestDatabase } from '../helpers/mariadb';
 import { makeCertificates } from '../helpers/certificates';
 import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
+import { freePort } from '../helpers/ports';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
 
 const LISTEN_POP3 = 'listen "pop3" { address = "127.0.0.1"  port = 0 }';
@@ -110,7 +111,7 @@ t.test('listeners added and removed at SIGHUP; a session on a removed one goes o
   // binder child inherits to bind a port below 1024 at reload. Elsewhere: a port above 1024.
   // (env -u: tap's process tracking, which its spawn puts back into NODE_OPTIONS, cannot write as nobody.)
   const wrap = ['env', '-u', 'NODE_OPTIONS', 'setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--inh-caps=+net_bind_service', '--ambient-caps=+net_bind_service'];
-  const added = root ? await freeLowPort() : 0;
+  const added = root ? await freeLowPort() : await freePort();
   const busy = await occupiedPort(t);
   const ivanMd = await user('ivan');
   await user('judy');
@@ -127,7 +128,7 @@ t.test('listeners added and removed at SIGHUP; a session on a removed one goes o
   server.child.kill('SIGHUP');
   await server.waitFor(/SIGHUP: configuration reloaded/);
   const port = server.port('extra');
-  if (root) t.equal(port, added, `bound port ${added} as nobody, by the capability alone`);
+  t.equal(port, added, root ? `bound port ${added} as nobody, by the capability alone` : 'bound');
   t.match(server.text, /listener removed: no new connections; its sessions go on listener="pop3"/);
   t.match(server.text, new RegExp(`SIGHUP: listener not opened reason="listen \\\\"busy\\\\": .*EADDRINUSE`), 'a port in use is logged');
   t.match(server.text, /SIGHUP: threads changed; that needs a restart and is not applied/);
@@ -142,18 +143,20 @@ t.test('listeners added and removed at SIGHUP; a session on a removed one goes o
   t.same(await ivan.cmd('QUIT'), { ok: true, text: 'r2d2 signing off (1 message deleted)' });
   t.equal(files(ivanMd), 1, 'and its QUIT applied its deletion');
 
-  // A kept listener (same name, address, port) takes new settings on its open socket: STLS.
+  // Renamed, on the same address and port, it keeps its socket, and takes new settings: STLS.
   const certs = makeCertificates();
   t.teardown(() => certs.remove());
   if (root) chownTree(certs.dir);
-  const stls = `listen "extra" { address = "127.0.0.1"  port = ${added}  tls = stls  certificate = "${certs.cert}"  private_key = "${certs.key}" }`;
+  const stls = `listen "renamed" { address = "127.0.0.1"  port = ${added}  tls = stls  certificate = "${certs.cert}"  private_key = "${certs.key}" }`;
   writeFileSync(join(server.dir, 'c11n'), spawnedConfig(db.name, mail.path, '', 3).replace(LISTEN_POP3, stls));
   server.child.kill('SIGHUP');
   await server.waitFor(/SIGHUP: configuration reloaded(.|\n)*SIGHUP: configuration reloaded/);
-  t.equal(server.count(/listening on .* listener="extra"/), 1, 'not bound again');
+  t.equal(server.count(new RegExp(`listening on 127\\.0\\.0\\.1:${port} `)), 1, 'not bound again');
+  t.match(server.text, new RegExp(`listener renamed: 127\\.0\\.0\\.1:${port} stays open listener="renamed" was="extra"`));
   const { client: secure } = await Pop3Client.greeted(port);
   t.teardown(() => secure.destroy());
   t.ok((await secure.cmd('CAPA')).lines?.includes('STLS'), 'new connections are offered STLS');
+  await server.waitFor(/connected peer="127\.0\.0\.1" listener="renamed" tls="stls offered"/);
   t.ok((await judy.cmd('STAT')).ok, 'the session from before goes on');
   await judy.cmd('QUIT');
 });
