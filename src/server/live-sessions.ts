@@ -77,8 +77,9 @@ export class LiveSessions {
 }
 
 function matches(entry: Entry, target: KickTarget): boolean {
-  if ('peer' in target) return plainAddress(entry.peer) === plainAddress(target.peer);
   const state = entry.pop3.state;
+  if (state.kind === 'UPDATE') return false; // ending already, its deletions applied or abandoned
+  if ('peer' in target) return plainAddress(entry.peer) === plainAddress(target.peer);
   // The database compares names case- and accent-insensitively: so does kick (fold-login.ts).
   return state.kind === 'TRANSACTION' && foldLogin(state.user) === foldLogin(target.user);
 }
