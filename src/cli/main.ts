@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { C11nError } from '../config/errors';
 import { registerAuth } from './auth-command';
+import { registerControl } from './control-command';
 import { registerDeliver } from './deliver-command';
 import { registerMaildir } from './maildir-command';
 import { OperatorError } from '../config/operator-error';
@@ -57,6 +58,7 @@ export function main(argv: string[]): void {
   registerMaildir(program);
   registerPw(program);
   registerAuth(program);
+  registerControl(program, personalityOf);
 
   program.parseAsync(argv).catch((error: unknown) => {
     if (error instanceof C11nError || error instanceof UsageError || error instanceof OperatorError) {

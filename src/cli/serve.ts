@@ -3,7 +3,7 @@ import { openAccounts } from '../accounts/open-accounts';
 import { checkQueries } from '../accounts/query-check';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
-import { createLogger } from '../log/logger';
+import { openLog } from '../log/logger';
 import { runSupervisor, sessionCredentials, StartupError } from '../server/supervisor';
 import type { SignalLatch } from '../server/signal-latch';
 import { TlsContexts } from '../server/tls-contexts';
@@ -35,9 +35,9 @@ export async function preflight(config: Config): Promise<readonly string[]> {
 /** Runs the server until SIGTERM/SIGINT; resolves with the exit code. */
 export async function serve(config: Config, banner?: (port: number) => string, signals?: SignalLatch): Promise<number> {
   const warnings = await preflight(config);
-  const log = createLogger({ identity: config.identity, log: config.log });
-  for (const warning of warnings) log.warn(warning);
-  return runSupervisor(config, log, () => readConfig(config.personalityDir), banner, signals);
+  const logging = openLog({ identity: config.identity, log: config.log });
+  for (const warning of warnings) logging.log.warn(warning);
+  return runSupervisor(config, logging, () => readConfig(config.personalityDir), banner, signals);
 }
 
 /** Loads every listener's certificates as serve would: a bad or expired pair fails here too. */

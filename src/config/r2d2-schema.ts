@@ -4,6 +4,7 @@ import path from 'node:path';
 import { C11nError } from './errors';
 import { absolutePath, bool, here, int, oneOf, readDocument, section, str, titled, where } from './schema';
 import type { Section } from './ast';
+import { controlSocketKey, controlSocketPath } from './control-socket';
 import { deliverSchema, toDeliverConfig } from './deliver-schema';
 import { queryFormatCheck } from './query-format-check';
 import type { Config, DatabaseConfig, ListenerConfig, TlsConfig } from './types';
@@ -113,6 +114,8 @@ export const r2d2Schema = section({
   oauth2: oauth2Schema,
   auth_http: authHttpSchema,
   metrics: metricsSchema,
+  // `r2d2 who`, `kick`, `status`: a unix socket (mode 0600); default /run/r2d2/control when that folder exists.
+  control_socket: controlSocketKey,
 });
 
 /** The validated c11n, keys as written (snake_case). */
@@ -166,6 +169,7 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
     oauth2: toOAuth2Config(doc.oauth2, where(doc, 'oauth2') !== undefined, personalityDir),
     authHttp: toAuthHttp(doc.auth_http, where(doc, 'auth_http') !== undefined, doc.trusted_proxies, listeners),
     metrics: toMetricsConfig(doc.metrics, where(doc, 'metrics') !== undefined, listeners),
+    controlSocket: controlSocketPath(doc.control_socket),
   };
 }
 

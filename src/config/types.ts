@@ -231,4 +231,6 @@ export interface Config {
   readonly authHttp: AuthHttpConfig | undefined;
   /** The `metrics` section; undefined when the personality has none (no endpoint, no cost). */
   readonly metrics: MetricsConfig | undefined;
+  /** The unix socket of `r2d2 who`/`kick`/`status` (server/control-socket.ts); undefined = none. */
+  readonly controlSocket: string | undefined;
 }

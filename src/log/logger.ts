@@ -40,10 +40,16 @@ export interface LogStats {
 
 export interface LogHandle {
   readonly log: Logger;
+  /** The current transport (reopen() replaces it). */
   readonly transport: Transport;
   stats(): LogStats;
   /** Writes `log lines lost: N` if any were lost since the last report (the timer calls it every minute). */
   reportLost(): void;
+  /**
+   * SIGHUP: applies a new level at once, to every child logger too, and, when the tag,
+   * destination or framing changed, opens the new transport and closes the old one.
+   */
+  reopen(identity: string, log: LogConfig): void;
   /** Stops the report timer and closes the transport's socket. */
   close(): Promise<void>;
 }
@@ -62,8 +68,13 @@ const WARN = 40;
  */
 export function openLog(options: LoggerOptions): LogHandle {
   const pid = options.pid ?? process.pid;
-  const prefix = `${options.identity}[${pid}]: `;
-  const transport = options.transport ?? (options.sink !== undefined ? new SinkTransport(prefix, options.sink) : openTransport(options, pid));
+  let settings: LogSettings = { identity: options.identity, log: options.log };
+  let prefix = `${settings.identity}[${pid}]: `;
+  // A sink or a transport handed in stays for the logger's life; the configured one is reopened by reopen().
+  const ownDestination = options.sink === undefined && options.transport === undefined;
+  let transport = options.transport ?? (options.sink !== undefined ? new SinkTransport(prefix, options.sink) : openTransport(options, pid));
+  /** Lines lost by transports closed at a reopen. */
+  let lostBefore = 0;
   const destination = {
     write(json: string): void {
       let record: Record<string, unknown>;
@@ -87,17 +98,14 @@ export function openLog(options: LoggerOptions): LogHandle {
   );
 
   // A loss report sent through a dead syslog socket or collector is lost too: also say it on stderr.
-  const ownDestination = options.sink === undefined && options.transport === undefined;
-  const direct = ownDestination && (options.log.destination === 'syslog' || options.log.destination === 'udp');
+  const direct = (): boolean => ownDestination && (settings.log.destination === 'syslog' || settings.log.destination === 'udp');
   let stderr: StreamTransport | undefined;
-  const fallback: LineSink | undefined =
-    options.fallback ??
-    (direct
-      ? (line) => {
-          stderr ??= new StreamTransport('', process.stderr);
-          stderr.send(line, WARN);
-        }
-      : undefined);
+  const fallback: LineSink = (line) => {
+    if (options.fallback !== undefined) return options.fallback(line, WARN);
+    if (!direct()) return;
+    stderr ??= new StreamTransport('', process.stderr);
+    stderr.send(line, WARN);
+  };
   const reportLost = (): void => {
     const report = transport.losses.take();
     if (report === undefined) return;
@@ -106,26 +114,52 @@ export function openLog(options: LoggerOptions): LogHandle {
     transport.send(message, WARN);
     // The report itself dropped (the far side is still down): do not report that next minute.
     if (transport.losses.total > before) transport.losses.take();
-    fallback?.(prefix + message, WARN);
+    fallback(prefix + message, WARN);
   };
-  // The syslog socket lives in the main thread; worker threads' loggers post their lines here.
+  // The syslog socket lives in the main thread; worker threads' loggers post their lines here,
+  // and it hands them to whatever transport is current.
   let hub: BroadcastChannel | undefined;
-  if (ownDestination && options.log.destination === 'syslog' && isMainThread) {
+  const openHub = (): void => {
+    if (hub !== undefined || !ownDestination || settings.log.destination !== 'syslog' || !isMainThread) return;
     hub = new BroadcastChannel(LOG_CHANNEL);
     hub.onmessage = (event: unknown) => {
       deliverForwarded(transport, (event as { data?: unknown }).data);
     };
     hub.unref();
-  }
+  };
+  openHub();
   const interval = options.reportIntervalMs ?? REPORT_INTERVAL_MS;
   const timer = interval > 0 ? setInterval(reportLost, interval) : undefined;
   timer?.unref();
 
   return {
     log,
-    transport,
-    stats: () => ({ lost: transport.losses.total }),
+    get transport() {
+      return transport;
+    },
+    stats: () => ({ lost: lostBefore + transport.losses.total }),
     reportLost,
+    reopen(identity: string, next: LogConfig) {
+      // Children (session loggers) inherit the root's level methods: they follow at once.
+      log.level = next.level;
+      const wanted: LogSettings = { identity, log: next };
+      if (!ownDestination || sameDestination(settings, wanted)) return;
+      let opened: Transport;
+      try {
+        opened = openTransport({ ...options, identity, log: next }, pid);
+      } catch (error) {
+        log.error({ reason: (error as Error).message }, 'log destination not changed');
+        return;
+      }
+      reportLost();
+      const old = transport;
+      lostBefore += old.losses.total;
+      transport = opened;
+      settings = wanted;
+      prefix = `${identity}[${pid}]: `;
+      openHub();
+      void old.close();
+    },
     async close() {
       if (timer !== undefined) clearInterval(timer);
       hub?.close();
@@ -134,6 +168,18 @@ export function openLog(options: LoggerOptions): LogHandle {
       await stderr?.close();
     },
   };
+}
+
+interface LogSettings {
+  readonly identity: string;
+  readonly log: LogConfig;
+}
+
+/** Everything but the level, which needs no new transport. */
+function sameDestination(a: LogSettings, b: LogSettings): boolean {
+  const { level: _a, ...restA } = a.log;
+  const { level: _b, ...restB } = b.log;
+  return a.identity === b.identity && JSON.stringify(restA) === JSON.stringify(restB);
 }
 
 /** The pino root logger alone (its transport lives as long as the process). */

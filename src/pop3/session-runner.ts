@@ -90,6 +90,13 @@ export class SessionRunner {
     this.announce('[SYS/TEMP] server shutting down', 'server shutdown');
   }
 
+  /** An operator ends the session (`r2d2 kick`): as a shutdown, no deletions are applied. False: it was ending anyway. */
+  kick(): boolean {
+    if (this.closing !== undefined) return false;
+    this.announce('[SYS/TEMP] disconnected by the server administrator', 'kicked');
+    return true;
+  }
+
   private onTimeout(text: string, idle: boolean): void {
     if (this.closing !== undefined) return;
     // Idle mid-reply means the client has not taken a byte for that long: nobody would read a notice.

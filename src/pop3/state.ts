@@ -28,4 +28,6 @@ export type CloseReason =
   | 'timeout'
   | 'too many bad commands'
   | 'server shutdown'
+  /** An operator ended it (`r2d2 kick`): like a shutdown, no deletions applied. */
+  | 'kicked'
   | 'error';

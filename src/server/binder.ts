@@ -40,7 +40,8 @@ async function main(requests: readonly BindRequest[]): Promise<void> {
         server.listen({ host: request.address, port: request.port, backlog: 511 }, () => resolve());
       });
     } catch (error) {
-      send({ type: 'failed', name: request.name, reason: (error as Error).message } satisfies BinderMessage);
+      // Sent before the next bind, and before the exit below could drop it.
+      await new Promise<void>((resolve) => send({ type: 'failed', name: request.name, reason: (error as Error).message } satisfies BinderMessage, undefined, () => resolve()));
       continue;
     }
     const address = server.address();

@@ -33,6 +33,8 @@ export interface ConnectionOptions {
 export class Connection implements Wire {
   private readonly runner: SessionRunner;
   tls: string | undefined;
+  /** Octets of POP3 replies handed to the socket (before TLS), for `r2d2 who`. */
+  sent = 0;
 
   private readonly handlers = {
     data: (chunk: Buffer): void => this.runner.receive(chunk),
@@ -68,6 +70,11 @@ export class Connection implements Wire {
     this.runner.shutdown();
   }
 
+  /** Ends the session for an operator (`r2d2 kick`): no deletions are applied. */
+  kick(): boolean {
+    return this.runner.kick();
+  }
+
   get gone(): boolean {
     return this.socket.destroyed;
   }
@@ -81,13 +88,20 @@ export class Connection implements Wire {
     if (socket.destroyed) return;
     this.options.metrics.sent(data);
     let flushed: boolean;
-    if (typeof data === 'string') flushed = socket.write(data);
-    else if (data.length === 1) flushed = socket.write(data[0] as Buffer);
-    else {
+    if (typeof data === 'string') {
+      this.sent += Buffer.byteLength(data);
+      flushed = socket.write(data);
+    } else if (data.length === 1) {
+      this.sent += (data[0] as Buffer).length;
+      flushed = socket.write(data[0] as Buffer);
+    } else {
       // The pieces of one chunk leave in one writev, without a joined copy.
       socket.cork();
       flushed = true;
-      for (const piece of data) flushed = socket.write(piece);
+      for (const piece of data) {
+        this.sent += piece.length;
+        flushed = socket.write(piece);
+      }
       socket.uncork();
     }
     if (flushed) return;

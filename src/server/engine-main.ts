@@ -38,11 +38,11 @@ async function main(): Promise<void> {
   const config = await firstConfig();
   const logging = openLog({ identity: config.identity, log: config.log });
   const log = logging.log;
-  const engine = new Engine({ config, log, implementation: `r2d2 ${version()}`, logLost: () => logging.stats().lost });
+  const engine = new Engine({ config, logging, implementation: `r2d2 ${version()}` });
   const hooks = process.env['R2D2_TEST_HOOKS'] === '1';
   handleMessage = (message, handle) => {
     if (message.type === 'fd') engine.receiveFd(message, handle);
-    else if (message.type === 'reload') engine.reload(message.config);
+    else if (message.type === 'reload') void engine.reload(message.config);
     else if (message.type === 'test-kill' && hooks) engine.killForTest(message.slot);
   };
   for (const { message, handle } of early.splice(0)) handleMessage(message, handle);

@@ -2,17 +2,22 @@
 // listening socket (DESIGN.md "Threads": the design with one thread's CPU cost per session
 // and no relay). The listening sockets are bound by the supervisor, the engine's parent;
 // each dup comes from it over IPC, because Node cannot dup a descriptor in-process.
+import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { METRICS_ENDPOINT } from '../config/metrics-schema';
 import type { Config } from '../config/types';
+import type { LogHandle } from '../log/logger';
 import { restartDelay } from './backoff';
+import { describeWorkers, type ControlReply, type ControlRequest, type StatusFigures } from './control-protocol';
+import { ControlSocket } from './control-socket';
+import { METRICS_ENDPOINT, workerEndpoints } from './endpoints';
 import type { FromSupervisor, FromWorker, ToSupervisor, ToWorker, WorkerData } from './ipc';
-import { endpoints } from './endpoints';
+import { listenerKey } from './listener-set';
 import { poolPerWorker } from './per-worker';
 import { createSharedBuffers, SharedCounters, ThreadTable, type SharedBuffers } from './shared-state';
 import { PerWorkerCounts } from './shared-tables';
+import { ask, whenReloaded } from './worker-requests';
 import type { EngineMetrics } from './metrics/engine-metrics';
 
 /** A raw TCP handle from the supervisor. Kept referenced for the life of the process and never
@@ -24,13 +29,14 @@ interface RawHandle {
 
 export interface EngineOptions {
   readonly config: Config;
-  readonly log: Logger;
+  /** The engine's own log; reopened at SIGHUP (each worker reopens its own). */
+  readonly logging: LogHandle;
   readonly implementation: string;
-  /** Lines the engine's own logger has lost (for metrics). */
-  readonly logLost?: () => number;
 }
 
 const RESTART_BACKOFF_MS = [100, 500, 2000, 5000] as const;
+/** A worker that has not applied a reload by then is logged; the reload goes on without it. */
+const RELOAD_TIMEOUT_MS = 10_000;
 
 export class Engine {
   private config: Config;
@@ -39,12 +45,17 @@ export class Engine {
   private readonly threads: ThreadTable;
   private readonly addresses: PerWorkerCounts;
   private readonly workers: Array<Worker | undefined>;
+  /** Per worker: the listeners it accepts on (name -> listenerKey). */
+  private readonly listening: Array<ReadonlyMap<string, string>>;
   private readonly retained: RawHandle[] = [];
-  private readonly pendingDups = new Map<number, (fd: number) => void>();
+  private readonly pendingDups = new Map<number, (fd: number | undefined) => void>();
   private nextDupId = 1;
   private stopping = false;
   private restarts = 0;
+  private control: ControlSocket | undefined;
   private metrics: EngineMetrics | undefined;
+  /** SIGHUPs are applied one after another. */
+  private reloading = Promise.resolve();
 
   constructor(private readonly options: EngineOptions) {
     this.config = options.config;
@@ -53,17 +64,25 @@ export class Engine {
     this.threads = new ThreadTable(this.shared);
     this.addresses = new PerWorkerCounts(this.shared.addresses, this.config.threads);
     this.workers = new Array<Worker | undefined>(this.config.threads).fill(undefined);
+    this.listening = this.workers.map(() => new Map());
+  }
+
+  private get log(): Logger {
+    return this.options.logging.log;
   }
 
   async start(): Promise<void> {
+    await this.openControl();
     await Promise.all(this.workers.map((_, slot) => this.startWorker(slot)));
     if (this.config.metrics !== undefined) await this.startMetrics();
-    this.options.log.info({ threads: this.config.threads }, `engine ready: ${this.config.threads} worker thread(s)`);
+    this.log.info({ threads: this.config.threads }, `engine ready: ${this.config.threads} worker thread(s)`);
   }
 
   /** SIGTERM: stop accepting, let sessions finish up to shutdown_timeout, then close the rest. */
   async stop(drainMs: number = this.config.shutdownTimeoutMs): Promise<void> {
     this.stopping = true;
+    await this.control?.close();
+    this.control = undefined;
     const exits = this.workers.map((w) => (w === undefined ? Promise.resolve() : new Promise<void>((resolve) => w.once('exit', () => resolve()))));
     this.post({ type: 'shutdown', drainMs });
     await Promise.all([...exits, this.metrics?.close()]);
@@ -71,66 +90,126 @@ export class Engine {
 
   /** The metrics endpoint on the socket the supervisor bound; prom-client is loaded only then. */
   private async startMetrics(): Promise<void> {
+    const fd = await this.dup(METRICS_ENDPOINT);
+    if (fd === undefined) throw new Error('the supervisor has no metrics socket');
     const { EngineMetrics } = await import('./metrics/engine-metrics');
     this.metrics = await EngineMetrics.start({
-      fd: await this.dup(METRICS_ENDPOINT),
-      log: this.options.log,
+      fd,
+      log: this.log,
       maxConnections: () => this.config.limits.maxConnections,
       workers: () => this.workers,
       connections: () => this.counters.total(),
       restarts: () => this.restarts,
-      logLost: this.options.logLost ?? (() => 0),
+      logLost: () => this.options.logging.stats().lost,
     });
   }
 
-  /** SIGHUP: what can change without dropping sessions is applied; the rest is logged. */
-  reload(next: Config): void {
+  /**
+   * SIGHUP: everything but threads and uid/gid applies without dropping a session: the log
+   * settings here and in every worker, listeners the supervisor bound or removed (the Config
+   * it sends lists those it has), the control socket, and what new sessions use.
+   */
+  reload(next: Config): Promise<void> {
+    this.reloading = this.reloading.then(() => this.applyReload(next)).catch((error: unknown) => this.log.error({ err: error }, 'SIGHUP: reload failed'));
+    return this.reloading;
+  }
+
+  private async applyReload(next: Config): Promise<void> {
+    if (this.stopping) return;
     const fixed = [
-      ['listeners', JSON.stringify(next.listeners.map((l) => [l.name, l.address, l.port, l.tls])), JSON.stringify(this.config.listeners.map((l) => [l.name, l.address, l.port, l.tls]))],
-      ['auth_http address', JSON.stringify([next.authHttp?.address, next.authHttp?.port]), JSON.stringify([this.config.authHttp?.address, this.config.authHttp?.port])],
       ['threads', String(next.threads), String(this.config.threads)],
       ['uid/gid', `${next.uid}/${next.gid}`, `${this.config.uid}/${this.config.gid}`],
+      ['auth_http address', JSON.stringify([next.authHttp?.address, next.authHttp?.port]), JSON.stringify([this.config.authHttp?.address, this.config.authHttp?.port])],
       ['metrics', JSON.stringify(next.metrics ?? null), JSON.stringify(this.config.metrics ?? null)],
     ] as const;
+    this.options.logging.reopen(next.identity, next.log);
     for (const [what, now, before] of fixed) {
-      if (now !== before) this.options.log.warn(`SIGHUP: ${what} changed; that needs a restart and is not applied`);
+      if (now !== before) this.log.warn(`SIGHUP: ${what} changed; that needs a restart and is not applied`);
     }
-    this.config = { ...next, listeners: next.listeners, threads: this.config.threads, metrics: this.config.metrics };
-    this.post({ type: 'reload', config: this.config });
-    this.options.log.info('SIGHUP: configuration reloaded');
+    const controlBefore = this.config.controlSocket;
+    this.config = { ...next, threads: this.config.threads, uid: this.config.uid, gid: this.config.gid, metrics: this.config.metrics };
+    if (this.config.controlSocket !== controlBefore && !this.stopping) {
+      await this.control?.close();
+      this.control = undefined;
+      await this.openControl();
+    }
+    await Promise.all(this.workers.map((_, slot) => this.syncWorker(slot)));
+    this.log.info('SIGHUP: configuration reloaded');
+  }
+
+  /** Hands a worker the current Config and a dup of each listener it lacks; resolves once it applied them. */
+  private async syncWorker(slot: number): Promise<void> {
+    const worker = this.workers[slot];
+    if (worker === undefined) return;
+    const config = this.config;
+    const had = this.listening[slot] ?? new Map<string, string>();
+    const fds: Array<[string, number]> = [];
+    for (const listener of config.listeners) {
+      if (had.get(listener.name) === listenerKey(listener)) continue;
+      const fd = await this.dup(listener.name);
+      if (fd !== undefined) fds.push([listener.name, fd]);
+    }
+    if (this.workers[slot] !== worker) {
+      for (const [, fd] of fds) closeSync(fd); // it died meanwhile; its replacement asks for its own
+      return;
+    }
+    const kept = config.listeners.filter((l) => had.get(l.name) === listenerKey(l) || fds.some(([name]) => name === l.name));
+    this.listening[slot] = new Map(kept.map((l) => [l.name, listenerKey(l)]));
+    const applied = whenReloaded(worker, RELOAD_TIMEOUT_MS);
+    worker.postMessage({ type: 'reload', config, fds } satisfies ToWorker);
+    if (!(await applied)) this.log.error({ worker: slot }, 'worker thread has not applied the reload yet');
+  }
+
+  /** The control socket's requests (control-socket.ts). */
+  async answerControl(request: ControlRequest): Promise<ControlReply> {
+    switch (request.command) {
+      case 'status':
+        return { ok: true, command: 'status', status: await this.figures() };
+      case 'who': {
+        const answers = await Promise.all(this.workers.map((w) => ask(w, { kind: 'sessions' })));
+        const sessions = answers.flatMap((a) => a?.sessions ?? []).sort((a, b) => a.session - b.session);
+        return { ok: true, command: 'who', sessions, unanswered: this.unanswered(answers) };
+      }
+      case 'kick': {
+        const target = 'user' in request ? { user: request.user } : { peer: request.peer };
+        const answers = await Promise.all(this.workers.map((w) => ask(w, { kind: 'kick', target })));
+        const kicked = answers.reduce((sum, a) => sum + (a?.kicked ?? 0), 0);
+        this.log.info({ ...target, kicked }, 'kick');
+        return { ok: true, command: 'kick', kicked, unanswered: this.unanswered(answers) };
+      }
+    }
   }
 
   /** SIGUSR1: ServerKit's status report. */
   async status(): Promise<void> {
-    const replies = await Promise.all(
-      this.workers.map(
-        (w) =>
-          new Promise<string>((resolve) => {
-            if (w === undefined) return resolve('down');
-            const timer = setTimeout(() => resolve('no answer'), 1000);
-            const onMessage = (m: FromWorker): void => {
-              if (m.type !== 'status') return;
-              clearTimeout(timer);
-              w.off('message', onMessage);
-              resolve(`${m.sessions} sessions, heap ${Math.round(m.heapUsed / 1048576)} MiB`);
-            };
-            w.on('message', onMessage);
-            w.postMessage({ type: 'status' } satisfies ToWorker);
-          }),
+    const figures = await this.figures();
+    this.log.info({ ...figures, workers: describeWorkers(figures.workers) }, 'status');
+  }
+
+  private async figures(): Promise<StatusFigures> {
+    const answers = await Promise.all(this.workers.map((w) => ask(w, { kind: 'status' })));
+    return {
+      threads: this.config.threads,
+      connections: this.counters.total(),
+      workers: answers.map((a, slot) =>
+        a !== undefined
+          ? { slot, state: 'up', sessions: a.sessions, heapMiB: Math.round(a.heapUsed / 1048576) }
+          : { slot, state: this.workers[slot] === undefined ? 'down' : 'no answer' },
       ),
-    );
-    const memory = process.memoryUsage();
-    this.options.log.info(
-      {
-        threads: this.config.threads,
-        connections: this.counters.total(),
-        workers: replies.map((r, slot) => `${slot}: ${r}`).join('; '),
-        rssMiB: Math.round(memory.rss / 1048576),
-        databasePoolPerWorker: poolPerWorker(this.config),
-        restarts: this.restarts,
-      },
-      'status',
-    );
+      rssMiB: Math.round(process.memoryUsage().rss / 1048576),
+      databasePoolPerWorker: poolPerWorker(this.config),
+      restarts: this.restarts,
+    };
+  }
+
+  /** Slots of running workers that gave no answer. */
+  private unanswered(answers: readonly unknown[]): number[] {
+    return answers.flatMap((a, slot) => (a === undefined && this.workers[slot] !== undefined ? [slot] : []));
+  }
+
+  private async openControl(): Promise<void> {
+    const path = this.config.controlSocket;
+    if (path !== undefined) this.control = await ControlSocket.open(path, (request) => this.answerControl(request), this.log);
   }
 
   /** Test hook only: a worker dies as if it had crashed. */
@@ -143,15 +222,21 @@ export class Engine {
   }
 
   private async startWorker(slot: number): Promise<void> {
+    const config = this.config;
     const fds: Array<[string, number]> = [];
-    for (const endpoint of endpoints(this.config)) fds.push([endpoint.name, await this.dup(endpoint.name)]);
-    const data: WorkerData = { config: this.config, slot, fds, shared: this.shared, implementation: this.options.implementation };
+    // Its listeners, and nginx's auth_http endpoint (fixed for the worker's life).
+    for (const endpoint of [...config.listeners, ...workerEndpoints(config)]) {
+      const fd = await this.dup(endpoint.name);
+      if (fd !== undefined) fds.push([endpoint.name, fd]);
+    }
+    const data: WorkerData = { config, slot, fds, shared: this.shared, implementation: this.options.implementation };
     const worker = new Worker(join(__dirname, 'worker.js'), { workerData: data });
     this.workers[slot] = worker;
+    this.listening[slot] = new Map(config.listeners.filter((l) => fds.some(([name]) => name === l.name)).map((l) => [l.name, listenerKey(l)]));
     this.threads.markAlive(slot, worker.threadId);
-    worker.on('error', (error) => this.options.log.error({ worker: slot, err: error }, 'worker thread failed'));
+    worker.on('error', (error) => this.log.error({ worker: slot, err: error }, 'worker thread failed'));
     worker.on('message', (m: FromWorker) => {
-      if (m.type === 'reloaded') for (const e of m.errors) this.options.log.error({ worker: slot }, `tls reload refused: ${e}`);
+      if (m.type === 'reloaded') for (const e of m.errors) this.log.error({ worker: slot }, `tls reload refused: ${e}`);
     });
     worker.once('exit', (code) => this.onWorkerExit(slot, worker, code));
     await new Promise<void>((resolve) => {
@@ -163,26 +248,30 @@ export class Engine {
       worker.on('message', ready);
       worker.once('exit', () => resolve());
     });
+    // A SIGHUP came while it started: it has the Config from before.
+    if (this.config !== config && this.workers[slot] === worker) await this.syncWorker(slot);
   }
 
   /** A worker that died lost only its own sessions (no UPDATE ran for them); it is replaced. */
   private onWorkerExit(slot: number, worker: Worker, code: number): void {
     if (this.workers[slot] !== worker) return;
     this.threads.markDead(slot);
+    this.metrics?.workerGone(slot);
+    this.listening[slot] = new Map();
     this.counters.reset(slot);
     this.addresses.clearWorker(slot);
     this.workers[slot] = undefined;
-    this.metrics?.workerGone(slot);
     if (this.stopping) return;
     this.restarts++;
     const delay = restartDelay(RESTART_BACKOFF_MS, this.restarts);
-    this.options.log.error({ worker: slot, code }, `worker thread died; its sessions are lost without deletions; replacing it in ${delay} ms`);
+    this.log.error({ worker: slot, code }, `worker thread died; its sessions are lost without deletions; replacing it in ${delay} ms`);
     setTimeout(() => {
-      if (!this.stopping) void this.startWorker(slot).catch((error: unknown) => this.options.log.error({ worker: slot, err: error }, 'worker restart failed'));
+      if (!this.stopping) void this.startWorker(slot).catch((error: unknown) => this.log.error({ worker: slot, err: error }, 'worker restart failed'));
     }, delay).unref();
   }
 
-  private dup(listener: string): Promise<number> {
+  /** A dup of a listening socket from the supervisor; undefined when it has none by that name (removed). */
+  private dup(listener: string): Promise<number | undefined> {
     const send = process.send?.bind(process);
     if (send === undefined) return Promise.reject(new Error('the engine must run under the supervisor (IPC)'));
     const id = this.nextDupId++;
@@ -194,10 +283,10 @@ export class Engine {
 
   /** A dup the supervisor sent for one of our requests. */
   receiveFd(message: Extract<FromSupervisor, { type: 'fd' }>, handle: unknown): void {
-    if (!isRawHandle(handle)) return;
-    this.retained.push(handle);
     const resolve = this.pendingDups.get(message.id);
     this.pendingDups.delete(message.id);
+    if (!isRawHandle(handle)) return resolve?.(undefined);
+    this.retained.push(handle);
     resolve?.(handle.fd);
   }
 }

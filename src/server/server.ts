@@ -1,6 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { TLSSocket } from 'node:tls';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Accounts } from '../accounts/accounts';
 import type { Config, ListenerConfig } from '../config/types';
@@ -15,6 +15,8 @@ import { ConnectionLimits, localBudget, type ConnectionBudget, type Slot } from 
 import { directArrival, proxyFields, proxyPolicies, type Arrival } from './arrival';
 import { openAuthHttp } from './auth-http/open';
 import { Connection } from './connection';
+import { ListenerSet, type BoundListener } from './listener-set';
+import { LiveSessions, type KickTarget, type SessionInfo } from './live-sessions';
 import { describeTls, startTls } from './start-tls';
 import { TlsContexts } from './tls-contexts';
 import { LastLoginTable } from './last-logins';
@@ -46,11 +48,7 @@ export interface ServerDeps {
   readonly clock?: Clock;
 }
 
-export interface BoundListener {
-  readonly name: string;
-  readonly address: string;
-  readonly port: number;
-}
+export type { BoundListener } from './listener-set';
 
 export interface RunningServer {
   readonly listeners: readonly BoundListener[];
@@ -67,10 +65,15 @@ export interface RunningServer {
    */
   reconfigure(config: Config, accounts?: Accounts): void;
   /**
-   * Re-reads every listener's certificates (SIGHUP). A listener whose new files are bad keeps
-   * its old ones; the errors are returned (and logged). Sessions are not touched.
+   * SIGHUP: listeners in `fds` (new, or moved) open on their socket, removed ones stop accepting
+   * (their sessions go on), kept ones re-read their certificates (bad new files: the old ones
+   * stay). The errors are returned (and logged). Sessions are not touched.
    */
-  reloadTls(config: Config): string[];
+  reloadListeners(config: Config, fds: ReadonlyMap<string, number>): Promise<string[]>;
+  /** `r2d2 who`: the sessions in progress. */
+  who(): SessionInfo[];
+  /** `r2d2 kick`: ends the sessions named, as a shutdown (no deletions); how many. */
+  kick(target: KickTarget): number;
 }
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
@@ -95,7 +98,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const lastLogins = new LastLoginTable(shared.lastLogins);
   const clock = deps.clock ?? SYSTEM_CLOCK;
   let penalty = new PenaltyPolicy(penalties, config.limits.authFailureDelayMs, config.limits.authPenaltyMaxMs);
-  const connections = new Set<Connection>();
+  const connections = new LiveSessions();
   const pending = new Set<Promise<void>>();
   let counter = 0;
   const nextSession = deps.nextSessionNumber ?? (() => ++counter);
@@ -108,23 +111,17 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     return found;
   };
 
-  // Certificates are loaded before any port is bound: a bad pair stops the start, clearly.
-  const tlsByListener = new Map<string, TlsContexts>();
-  for (const listener of config.listeners) {
-    if (listener.tlsConfig !== undefined) tlsByListener.set(listener.name, new TlsContexts(listener.tlsConfig));
-  }
-
   let proxies = proxyPolicies(config);
   let closing = false;
-  const accept = (listener: ListenerConfig, socket: Socket): void => {
+  const accept = (listener: ListenerConfig, tls: TlsContexts | undefined, socket: Socket): void => {
     const policy = proxies.get(listener.name);
-    if (policy === undefined) return admit(listener, socket, directArrival(socket));
+    if (policy === undefined) return admit(listener, tls, socket, directArrival(socket));
     // proxy_protocol: admitted (and counted) as the client the header names, once it is read;
     // a header that completes after close() began gets no session.
-    void policy.arrive(socket, clock, log).then((arrival) => arrival !== undefined && (closing ? socket.destroy() : admit(listener, socket, arrival)));
+    void policy.arrive(socket, clock, log).then((arrival) => arrival !== undefined && (closing ? socket.destroy() : admit(listener, tls, socket, arrival)));
   };
 
-  const admit = (listener: ListenerConfig, socket: Socket, arrival: Arrival): void => {
+  const admit = (listener: ListenerConfig, tls: TlsContexts | undefined, socket: Socket, arrival: Arrival): void => {
     const address = arrival.peer;
     const counted = metricsOf(listener);
     counted.accepted();
@@ -138,7 +135,6 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       return;
     }
     const { slot } = admission;
-    const tls = tlsByListener.get(listener.name);
     if (listener.tls !== 'implicit' || tls === undefined) {
       serve(listener, socket, arrival, tls, false, slot);
       return;
@@ -200,7 +196,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       ...(secure || arrival.proxiedTls !== undefined ? { tlsDescription: tlsNote } : {}),
       metrics: counted,
     });
-    connections.add(connection);
+    connections.add({ session, peer, listener: listener.name, since: Date.now(), connection, pop3 });
     const ended = connection.start().then(
       (reason) => counted.ended(reason),
       () => counted.ended('error'),
@@ -213,48 +209,28 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     pending.add(ended);
   };
 
-  const servers: Server[] = [];
-  const bound: BoundListener[] = [];
+  const listeners = new ListenerSet(accept, log);
+  await listeners.start(config.listeners, deps.listenFds);
   let authHttp: Awaited<ReturnType<typeof openAuthHttp>>;
   try {
-    for (const listener of config.listeners) {
-      const server = createServer({ allowHalfOpen: true }, (socket) => accept(listener, socket));
-      await listen(server, listener, deps.listenFds?.get(listener.name));
-      servers.push(server);
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : listener.port;
-      bound.push({ name: listener.name, address: listener.address, port });
-      if (!deps.listenFds?.has(listener.name)) log.info({ listener: listener.name, tls: listener.tls }, `listening on ${listener.address}:${port}`);
-    }
     authHttp = await openAuthHttp(config, deps, { current: () => ({ config: config.authHttp, penalty }), stores, log, nextSession });
-    if (authHttp !== undefined) bound.push(authHttp.bound);
   } catch (error) {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    await listeners.close();
     throw error;
   }
   // Every listener's series exist from the start (at zero), not from its first connection.
   for (const listener of config.listeners) metricsOf(listener);
 
   return {
-    listeners: bound,
+    get listeners() {
+      return authHttp === undefined ? listeners.bound : [...listeners.bound, authHttp.bound];
+    },
     get sessions() {
       return connections.size;
     },
-    reloadTls(next: Config) {
-      const errors: string[] = [];
-      for (const listener of next.listeners) {
-        const contexts = tlsByListener.get(listener.name);
-        if (contexts === undefined || listener.tlsConfig === undefined) continue;
-        try {
-          contexts.reload(listener.tlsConfig);
-          log.info({ listener: listener.name }, 'tls certificates reloaded');
-        } catch (error) {
-          errors.push(`listen "${listener.name}": ${(error as Error).message}`);
-          log.error({ listener: listener.name, reason: (error as Error).message }, 'tls reload refused: keeping the old certificates');
-        }
-      }
-      return errors;
-    },
+    reloadListeners: (next, fds) => listeners.update(next.listeners, fds),
+    who: () => connections.list(worker),
+    kick: (target) => connections.kick(target),
     reconfigure(next: Config, nextAccounts?: Accounts) {
       config = next;
       proxies = proxyPolicies(next);
@@ -264,14 +240,14 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     },
     async close(drainMs = 0) {
       closing = true;
-      // close() stops accepting at once; its callback waits for every connection to end.
-      const closed = Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+      // close() stops accepting at once; it resolves when every connection has ended.
+      const closed = listeners.close();
       if (drainMs > 0 && pending.size > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([Promise.all(pending), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
         clearTimeout(timer);
       }
-      for (const connection of connections) connection.shutdown();
+      for (const connection of connections.connections()) connection.shutdown();
       await Promise.all(pending);
       await closed;
       await authHttp?.close();
@@ -279,15 +255,4 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       unsubscribe(MAILDIRSIZE_REFUSED_CHANNEL, refusedMaildirsize);
     },
   };
-}
-
-function listen(server: Server, listener: ListenerConfig, fd: number | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    const where = fd !== undefined ? { fd } : { host: listener.address, port: listener.port, backlog: 511 };
-    server.listen(where, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

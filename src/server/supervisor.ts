@@ -6,17 +6,16 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
-import { METRICS_ENDPOINT } from '../config/metrics-schema';
 import type { Config } from '../config/types';
+import type { LogHandle } from '../log/logger';
 import { OperatorError } from '../config/operator-error';
 import { SignalLatch } from './signal-latch';
 import { resolveCredentials, type Credentials } from './credentials';
-import type { BinderMessage } from './binder';
 import { restartDelay } from './backoff';
 import type { FromSupervisor, ToSupervisor } from './ipc';
+import { ListeningSockets } from './listening-sockets';
 import { TlsMaterial } from './tls-material';
-import { AUTH_HTTP_ENDPOINT, endpoints } from './endpoints';
+import { AUTH_HTTP_ENDPOINT, fixedEndpoints, METRICS_ENDPOINT } from './endpoints';
 
 const RESTART_BACKOFF_MS = [500, 1000, 5000, 15000] as const;
 
@@ -66,37 +65,6 @@ export function engineEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name, value]) => value !== undefined && ENGINE_ENVIRONMENT.test(name)));
 }
 
-/** A raw listening handle received from the binder; the supervisor never closes it. */
-interface RawHandle {
-  readonly fd: number;
-}
-
-/**
- * Binds every listener, and the metrics endpoint (under METRICS_ENDPOINT) when configured, in a
- * binder child (see binder.ts); resolves with raw handles and ports.
- */
-async function bindListeners(config: Config): Promise<Map<string, { handle: RawHandle; port: number }>> {
-  const requests = endpoints(config);
-  // The metrics endpoint is served by the engine's main thread alone, not handed to workers.
-  if (config.metrics !== undefined) requests.push({ name: METRICS_ENDPOINT, address: config.metrics.address, port: config.metrics.port });
-  const child = fork(join(__dirname, 'binder.js'), [JSON.stringify(requests)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: engineEnvironment(process.env),
-  });
-  const bound = new Map<string, { handle: RawHandle; port: number }>();
-  const failures: string[] = [];
-  child.on('message', (message: BinderMessage, handle: unknown) => {
-    if (message.type === 'failed') failures.push(`${message.name === METRICS_ENDPOINT ? 'metrics' : `listen "${message.name}"`}: ${message.reason}`);
-    else if (typeof handle === 'object' && handle !== null && typeof (handle as RawHandle).fd === 'number') {
-      bound.set(message.name, { handle: handle as RawHandle, port: message.port });
-    }
-  });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  if (failures.length > 0) throw new StartupError(failures.join('; '));
-  if (code !== 0 || bound.size !== requests.length) throw new StartupError('binding the listening sockets failed');
-  return bound;
-}
-
 /**
  * Runs the supervisor until SIGTERM/SIGINT. `signals` has held SIGHUP/SIGTERM/SIGINT/SIGUSR1
  * since the CLI's first line, so none that arrives while the ports are bound or the engine
@@ -104,11 +72,12 @@ async function bindListeners(config: Config): Promise<Map<string, { handle: RawH
  */
 export async function runSupervisor(
   config: Config,
-  log: Logger,
+  logging: LogHandle,
   reloadConfig: () => Config,
   banner?: (port: number) => string,
   signals: SignalLatch = new SignalLatch(),
 ): Promise<number> {
+  const log = logging.log;
   // The engine gets the certificates' and keys' contents, never their paths to open (tls-material.ts).
   const tlsMaterial = new TlsMaterial();
   let current = tlsMaterial.attach(config);
@@ -127,16 +96,29 @@ export async function runSupervisor(
     if (engine === undefined) finish(0);
     else engine.kill('SIGTERM');
   };
-  const reload = (): void => {
+  const sockets = new ListeningSockets(engineEnvironment(process.env));
+  /** The listeners are bound: a reload binds and closes listeners from now on. */
+  let bound = false;
+  /** Reloads (and the first bind) one after another, in the order the signals came. */
+  let reloads = Promise.resolve();
+  const applyReload = async (): Promise<void> => {
+    let next: Config;
     try {
-      current = tlsMaterial.attach(reloadConfig());
+      next = tlsMaterial.attach(reloadConfig());
     } catch (error) {
       log.error({ reason: (error as Error).message }, 'SIGHUP: config not reloaded');
       return;
     }
+    // Before the ports are bound, the new Config is simply the one r2d2 starts with.
+    if (bound) next = await sockets.reconcile(next, current, log);
+    logging.reopen(next.identity, next.log);
+    current = next;
     // Before the engine runs, the new Config is simply the one it starts with; IPC keeps order,
     // and the engine takes messages from its first line on, so one sent while it starts waits.
-    engine?.send({ type: 'reload', config: current } satisfies FromSupervisor);
+    if (engine?.connected === true) engine.send({ type: 'reload', config: current } satisfies FromSupervisor);
+  };
+  const reload = (): void => {
+    reloads = reloads.then(applyReload).catch((error: unknown) => log.error({ err: error }, 'SIGHUP: reload failed'));
   };
   signals.attach((signal) => {
     if (signal === 'SIGTERM' || signal === 'SIGINT') stop(signal);
@@ -149,18 +131,26 @@ export async function runSupervisor(
 
   const credentials = sessionCredentials(config);
   if (stopping) return done;
-  const servers = await bindListeners(config);
+  // After any SIGHUP that came first, which changes the listeners bound here.
+  const bindAtStart = async (): Promise<void> => {
+    const failures = await sockets.bindAll(current.listeners, fixedEndpoints(current));
+    if (failures.length > 0) throw new StartupError(failures.join('; '));
+    bound = true;
+  };
+  const started = reloads.then(bindAtStart);
+  reloads = started.catch(() => undefined);
+  await started;
   if (stopping) return done;
-  for (const listener of config.listeners) {
-    const port = servers.get(listener.name)?.port ?? listener.port;
+  for (const listener of current.listeners) {
+    const port = sockets.port(listener.name) ?? listener.port;
     log.info({ listener: listener.name, tls: listener.tls }, `listening on ${listener.address}:${port}`);
-    if (banner !== undefined && listener === config.listeners[0]) process.stdout.write(banner(port) + '\n');
+    if (banner !== undefined && listener === current.listeners[0]) process.stdout.write(banner(port) + '\n');
   }
-  const auth = config.authHttp;
-  if (auth !== undefined) log.info({ listener: AUTH_HTTP_ENDPOINT }, `listening on ${auth.address}:${servers.get(AUTH_HTTP_ENDPOINT)?.port ?? auth.port}`);
-  if (config.metrics !== undefined) {
-    const { address, port } = config.metrics;
-    log.info(`metrics on http://${address.includes(':') ? `[${address}]` : address}:${servers.get(METRICS_ENDPOINT)?.port ?? port}/metrics`);
+  const auth = current.authHttp;
+  if (auth !== undefined) log.info({ listener: AUTH_HTTP_ENDPOINT }, `listening on ${auth.address}:${sockets.port(AUTH_HTTP_ENDPOINT) ?? auth.port}`);
+  if (current.metrics !== undefined) {
+    const { address, port } = current.metrics;
+    log.info(`metrics on http://${address.includes(':') ? `[${address}]` : address}:${sockets.port(METRICS_ENDPOINT) ?? port}/metrics`);
   }
 
   const spawnEngine = (): void => {
@@ -175,13 +165,11 @@ export async function runSupervisor(
     const started = Date.now();
     child.on('message', (message: ToSupervisor) => {
       engineListening = true;
-      const bound = servers.get(message.listener);
-      if (message.type !== 'dup' || bound === undefined) return;
-      // The raw handle travels as a dup of the listening fd (SCM_RIGHTS).
-      child.send({ type: 'fd', listener: message.listener, id: message.id } satisfies FromSupervisor, bound.handle as never);
+      if (message.type === 'dup') sockets.sendDup(child, message.listener, message.id);
     });
     child.once('exit', (code, signal) => {
       engine = undefined;
+      sockets.engineGone();
       if (stopping) {
         finish(code ?? 0);
         return;

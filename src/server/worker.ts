@@ -2,10 +2,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openAccounts } from '../accounts/open-accounts';
 import { openLog } from '../log/logger';
-import type { FromWorker, ToWorker, WorkerData } from './ipc';
+import type { FromWorker, ToWorker, WorkerAnswer, WorkerData, WorkerQuery } from './ipc';
 import { NO_METRICS } from './metrics/hooks';
 import { perWorker } from './per-worker';
-import { startServer } from './server';
+import { startServer, type RunningServer } from './server';
 import { SharedCounters, ThreadTable } from './shared-state';
 
 async function main(data: WorkerData): Promise<void> {
@@ -33,25 +33,35 @@ async function main(data: WorkerData): Promise<void> {
     metrics,
   });
   const send = (message: FromWorker): void => port.postMessage(message);
+  const applyReload = async (message: Extract<ToWorker, { type: 'reload' }>): Promise<void> => {
+    const next = perWorker(message.config);
+    logging.reopen(next.identity, next.log);
+    // The store carries the queries, their database, the password rules and the oauth2 section: any change opens a new one.
+    const storeOf = (c: typeof config): string => JSON.stringify([c.maildropQuery, c.accountsDatabase, c.passwords, c.oauth2, c.policy.lastLoginQuery]);
+    const queryChanged = storeOf(next) !== storeOf(config);
+    server.reconfigure(next, queryChanged ? openAccounts(next, log, probe) : undefined);
+    const errors = await server.reloadListeners(next, new Map(message.fds));
+    config = next;
+    send({ type: 'reloaded', errors });
+  };
+  // Reloads are applied one at a time, in the order they came.
+  let reloading = Promise.resolve();
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
-      case 'reload': {
-        const next = perWorker(message.config);
-        // The store carries the queries, their database, the password rules and the oauth2 section: any change opens a new one.
-        const storeOf = (c: typeof config): string => JSON.stringify([c.maildropQuery, c.accountsDatabase, c.passwords, c.oauth2, c.policy.lastLoginQuery]);
-        const queryChanged = storeOf(next) !== storeOf(config);
-        server.reconfigure(next, queryChanged ? openAccounts(next, log, probe) : undefined);
-        const errors = server.reloadTls(next);
-        config = next;
-        send({ type: 'reloaded', errors });
+      case 'reload':
+        reloading = reloading
+          .then(() => applyReload(message))
+          .catch((error: unknown) => {
+            log.error({ err: error }, 'reload failed in a worker thread');
+            send({ type: 'reloaded', errors: [(error as Error).message] });
+          });
         break;
-      }
       case 'shutdown':
         // process.exit in a worker ends only this thread; it also drops timers a store left behind.
         void server.close(message.drainMs).finally(() => setImmediate(() => process.exit(0)));
         break;
-      case 'status':
-        send({ type: 'status', sessions: server.sessions, heapUsed: process.memoryUsage().heapUsed });
+      case 'query':
+        send({ type: 'answer', id: message.id, answer: answer(server, message.query) });
         break;
       case 'metrics':
         void (metrics?.snapshot() ?? Promise.resolve([])).then((snapshot) => send({ type: 'metrics', id: message.id, snapshot }));
@@ -59,6 +69,17 @@ async function main(data: WorkerData): Promise<void> {
     }
   });
   send({ type: 'ready' });
+}
+
+function answer(server: RunningServer, query: WorkerQuery): WorkerAnswer {
+  switch (query.kind) {
+    case 'status':
+      return { kind: 'status', sessions: server.sessions, heapUsed: process.memoryUsage().heapUsed };
+    case 'sessions':
+      return { kind: 'sessions', sessions: server.who() };
+    case 'kick':
+      return { kind: 'kick', kicked: server.kick(query.target) };
+  }
 }
 
 main(workerData as WorkerData).catch((error: unknown) => {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
@@ -7,6 +7,13 @@ import { MAILBOX_QUERY, MARIADB } from './mariadb';
 
 const R2D2 = join(__dirname, '../../../bin/r2d2');
 const STARTUP_TIMEOUT_MS = 60_000;
+
+export interface HowToStart {
+  /** A command line to start it under (`setpriv --reuid=nobody ...`): the personality is then readable by every user. */
+  readonly wrap?: readonly string[];
+  /** The r2d2 to run (an installed /usr/bin/r2d2); this checkout's by default. */
+  readonly program?: string;
+}
 
 /** A real `r2d2 serve` process (supervisor, engine, worker threads) on a personality of its own. */
 export class SpawnedServer {
@@ -17,19 +24,22 @@ export class SpawnedServer {
   private constructor(
     readonly dir: string,
     env: NodeJS.ProcessEnv,
+    how: HowToStart,
   ) {
     // Without tap's NODE_OPTIONS: its loaders would follow the server into its processes.
     const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
-    this.child = spawn(R2D2, ['serve', '-p', dir], { env: { ...inherited, R2D2_TEST_HOOKS: '1', ...env } });
+    const [command, ...args] = [...(how.wrap ?? []), how.program ?? R2D2, 'serve', '-p', dir];
+    this.child = spawn(command ?? R2D2, args, { env: { ...inherited, R2D2_TEST_HOOKS: '1', ...env } });
     this.child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 
-  static async start(t: Test, c11n: string, env: NodeJS.ProcessEnv = {}): Promise<SpawnedServer> {
+  static async start(t: Test, c11n: string, env: NodeJS.ProcessEnv = {}, how: HowToStart = {}): Promise<SpawnedServer> {
     const dir = mkdtempSync(join(tmpdir(), 'r2d2-serve-'));
     writeFileSync(join(dir, 'c11n'), c11n);
-    const server = new SpawnedServer(dir, env);
+    if (how.wrap !== undefined) chmodSync(dir, 0o755);
+    const server = new SpawnedServer(dir, env, how);
     t.teardown(async () => {
       if (server.child.exitCode === null) {
         server.child.kill('SIGKILL');

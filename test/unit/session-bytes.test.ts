@@ -187,3 +187,25 @@ t.test('a shutdown notice waits behind the message being streamed, never inside 
   t.equal(c.wire.take(), `+OK ${size(big)} octets\r\n` + asServed(big).toString('latin1') + '.\r\n' + lines('-ERR [SYS/TEMP] server shutting down'));
   t.ok(s.lines.some((l) => l.includes('disconnected: server shutdown')));
 });
+
+t.test('a kick ends a session as a shutdown does: after the message in flight, reason "kicked", no deletion applied', async (t) => {
+  const s = new ByteSessions(t);
+  const md = s.addUser('hal', 'pw');
+  const big = 'Subject: big\n\n' + 'z'.repeat(999).concat('\n').repeat(400);
+  putMessage(md, big);
+  putMessage(md, 'Subject: small\n\nbody\n');
+  const c = s.open();
+  await c.exchange('USER hal\r\nPASS pw\r\n', /octets\)\r\n$/);
+  t.equal(await c.exchange('DELE 2\r\n', /\r\n$/), lines('+OK message 2 deleted'));
+  c.wire.hold = true;
+  c.send('RETR 1\r\n');
+  for (let i = 0; i < 10_000 && c.wire.stalled === 0; i++) await new Promise((r) => setImmediate(r));
+  t.equal(c.runner.kick(), true);
+  t.equal(c.runner.kick(), false, 'a session already ending is not kicked twice');
+  c.wire.hold = false;
+  c.wire.drain();
+  await c.ended;
+  t.equal(c.wire.take(), `+OK ${size(big)} octets\r\n` + asServed(big).toString('latin1') + '.\r\n' + lines('-ERR [SYS/TEMP] disconnected by the server administrator'));
+  t.ok(s.lines.some((l) => l.includes('disconnected: kicked')));
+  t.equal(readdirSync(join(md, 'new')).length, 2, 'the DELE was not applied');
+});
