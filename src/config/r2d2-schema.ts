@@ -5,6 +5,7 @@ import { C11nError } from './errors';
 import { absolutePath, bool, here, int, oneOf, readDocument, section, str, titled, where } from './schema';
 import type { Section } from './ast';
 import { deliverSchema, toDeliverConfig } from './deliver-schema';
+import { lmtpSchema, toLmtpConfig } from './lmtp-schema';
 import { queryFormatCheck } from './query-format-check';
 import type { Config, DatabaseConfig, ListenerConfig, TlsConfig } from './types';
 import { logSchema, toLog } from './log-schema';
@@ -100,6 +101,7 @@ export const r2d2Schema = section({
   limits: limitsSchema,
   log: logSchema,
   deliver: deliverSchema,
+  lmtp: lmtpSchema,
 });
 
 /** The validated c11n, keys as written (snake_case). */
@@ -113,6 +115,7 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
   const listeners = doc.listen.map((l) => toListener(l, personalityDir));
   checkListenersDistinct(doc.listen);
   const databases = doc.database.map((d) => toDatabase(d, personalityDir));
+  const deliver = toDeliverConfig(doc.deliver, where(doc, 'deliver') !== undefined, databases, chooseAccountsDatabase(doc, databases));
   return {
     personalityDir,
     identity: doc.identity,
@@ -144,7 +147,8 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
       loginTimeoutMs: doc.limits.login_timeout * 1000,
     },
     log: toLog(doc.log),
-    deliver: toDeliverConfig(doc.deliver, where(doc, 'deliver') !== undefined, databases, chooseAccountsDatabase(doc, databases)),
+    deliver,
+    lmtp: toLmtpConfig(doc.lmtp, where(doc, 'lmtp') !== undefined, deliver, doc.listen.map((l) => l.title)),
   };
 }
 

@@ -127,6 +127,22 @@ export interface DeliverConfig {
   readonly createMaildir: boolean;
 }
 
+/** The `lmtp` section: an LMTP listener in `r2d2 serve` (src/lmtp), delivering as the deliver section says. */
+export interface LmtpConfig {
+  /** A unix socket made by the supervisor; user/group: names or numbers (default: the sessions' user). */
+  readonly socket: { readonly path: string; readonly user: string | undefined; readonly group: string | undefined; readonly mode: number } | undefined;
+  /** A TCP listener (loopback by default). */
+  readonly inet: { readonly address: string; readonly port: number } | undefined;
+  /** RFC 1870 SIZE in octets; undefined: no limit. */
+  readonly maxMessageSize: number | undefined;
+  readonly maxRecipients: number;
+  /** Prepend `Delivered-To: <recipient>` (Postfix pipe flag D): each recipient then gets a file of its own. */
+  readonly deliveredTo: boolean;
+  /** Prepend `Return-Path: <sender>` (flag R). */
+  readonly returnPath: boolean;
+  readonly idleTimeoutMs: number;
+}
+
 /** The `passwords` section and rehash_query_format_string (src/accounts/passwords). */
 export interface PasswordsConfig {
   /** For stored values with neither a {SCHEME} prefix nor a $id$; undefined: such values are refused. */
@@ -175,4 +191,6 @@ export interface Config {
   readonly log: LogConfig;
   /** The `deliver` section; undefined when the personality has none. */
   readonly deliver: DeliverConfig | undefined;
+  /** The `lmtp` section; undefined when the personality has none. */
+  readonly lmtp?: LmtpConfig | undefined;
 }

@@ -145,7 +145,8 @@ async function writeAll(file: FileHandle, chunk: Buffer): Promise<void> {
 
 let tmpCounter = 0;
 
-function tmpName(host: string): string {
+/** A name for a file in tmp/: unique on this host (time, pid, counter, 48 random bits). */
+export function tmpName(host: string): string {
   tmpCounter = (tmpCounter + 1) % 1_000_000;
   return `${Math.floor(Date.now() / 1000)}.P${process.pid}Q${tmpCounter}R${randomBytes(6).toString('hex')}.${hostPart(host, 30)}`;
 }

@@ -11,6 +11,7 @@ import type { FromSupervisor, FromWorker, ToSupervisor, ToWorker, WorkerData } f
 import { poolPerWorker } from './per-worker';
 import { createSharedBuffers, SharedCounters, ThreadTable, type SharedBuffers } from './shared-state';
 import { PerWorkerCounts } from './shared-tables';
+import { lmtpListenerNames } from '../config/lmtp-schema';
 
 /** A raw TCP handle from the supervisor. Kept referenced for the life of the process and never
  *  closed here: its fd belongs to the worker that listens on it (closing it twice would close
@@ -68,11 +69,12 @@ export class Engine {
       ['listeners', JSON.stringify(next.listeners.map((l) => [l.name, l.address, l.port, l.tls])), JSON.stringify(this.config.listeners.map((l) => [l.name, l.address, l.port, l.tls]))],
       ['threads', String(next.threads), String(this.config.threads)],
       ['uid/gid', `${next.uid}/${next.gid}`, `${this.config.uid}/${this.config.gid}`],
+      ['lmtp listeners', JSON.stringify([next.lmtp?.inet, next.lmtp?.socket]), JSON.stringify([this.config.lmtp?.inet, this.config.lmtp?.socket])],
     ] as const;
     for (const [what, now, before] of fixed) {
       if (now !== before) this.options.log.warn(`SIGHUP: ${what} changed; that needs a restart and is not applied`);
     }
-    this.config = { ...next, listeners: next.listeners, threads: this.config.threads };
+    this.config = { ...next, listeners: next.listeners, threads: this.config.threads, lmtp: keepListeners(next.lmtp, this.config.lmtp) };
     this.post({ type: 'reload', config: this.config });
     this.options.log.info('SIGHUP: configuration reloaded');
   }
@@ -121,7 +123,7 @@ export class Engine {
 
   private async startWorker(slot: number): Promise<void> {
     const fds: Array<[string, number]> = [];
-    for (const listener of this.config.listeners) fds.push([listener.name, await this.dup(listener.name)]);
+    for (const name of [...this.config.listeners.map((l) => l.name), ...lmtpListenerNames(this.config.lmtp)]) fds.push([name, await this.dup(name)]);
     const data: WorkerData = { config: this.config, slot, fds, shared: this.shared, implementation: this.options.implementation };
     const worker = new Worker(join(__dirname, 'worker.js'), { workerData: data });
     this.workers[slot] = worker;
@@ -176,6 +178,12 @@ export class Engine {
     this.pendingDups.delete(message.id);
     resolve?.(handle.fd);
   }
+}
+
+/** The lmtp listeners bound at start stay (a restart changes them); the rest of the section reloads. */
+function keepListeners(next: Config['lmtp'], current: Config['lmtp']): Config['lmtp'] {
+  if (next === undefined || current === undefined) return current;
+  return { ...next, inet: current.inet, socket: current.socket };
 }
 
 function isRawHandle(value: unknown): value is RawHandle {

@@ -15,6 +15,7 @@ import type { BinderMessage } from './binder';
 import { restartDelay } from './backoff';
 import type { FromSupervisor, ToSupervisor } from './ipc';
 import { TlsMaterial } from './tls-material';
+import { lmtpBindRequests, removeLmtpSocket } from './lmtp-sockets';
 
 const RESTART_BACKOFF_MS = [500, 1000, 5000, 15000] as const;
 
@@ -70,8 +71,14 @@ interface RawHandle {
 }
 
 /** Binds every listener in a binder child (see binder.ts); resolves with raw handles and ports. */
-async function bindListeners(config: Config): Promise<Map<string, { handle: RawHandle; port: number }>> {
-  const requests = config.listeners.map((l) => ({ name: l.name, address: l.address, port: l.port }));
+async function bindListeners(config: Config, credentials: Credentials | undefined): Promise<Map<string, { handle: RawHandle; port: number }>> {
+  let lmtp;
+  try {
+    lmtp = lmtpBindRequests(config, credentials);
+  } catch (error) {
+    throw new StartupError(`lmtp: ${(error as Error).message}`);
+  }
+  const requests = [...config.listeners.map((l) => ({ name: l.name, address: l.address, port: l.port })), ...lmtp];
   const child = fork(join(__dirname, 'binder.js'), [JSON.stringify(requests)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: engineEnvironment(process.env),
@@ -86,7 +93,7 @@ async function bindListeners(config: Config): Promise<Map<string, { handle: RawH
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   if (failures.length > 0) throw new StartupError(failures.join('; '));
-  if (code !== 0 || bound.size !== config.listeners.length) throw new StartupError('binding the listening sockets failed');
+  if (code !== 0 || bound.size !== requests.length) throw new StartupError('binding the listening sockets failed');
   return bound;
 }
 
@@ -142,13 +149,17 @@ export async function runSupervisor(
 
   const credentials = sessionCredentials(config);
   if (stopping) return done;
-  const servers = await bindListeners(config);
-  if (stopping) return done;
+  const servers = await bindListeners(config, credentials);
+  const stopped = done.finally(() => removeLmtpSocket(config));
+  if (stopping) return stopped;
   for (const listener of config.listeners) {
     const port = servers.get(listener.name)?.port ?? listener.port;
     log.info({ listener: listener.name, tls: listener.tls }, `listening on ${listener.address}:${port}`);
     if (banner !== undefined && listener === config.listeners[0]) process.stdout.write(banner(port) + '\n');
   }
+  const { lmtp } = config;
+  if (lmtp?.inet !== undefined) log.info({ listener: 'lmtp' }, `lmtp listening on ${lmtp.inet.address}:${servers.get('lmtp')?.port ?? lmtp.inet.port}`);
+  if (lmtp?.socket !== undefined) log.info({ listener: 'lmtp-socket' }, `lmtp listening on ${lmtp.socket.path}`);
 
   const spawnEngine = (): void => {
     const child = fork(join(__dirname, 'engine-main.js'), [], {
@@ -190,5 +201,5 @@ export async function runSupervisor(
       engine?.send({ type: 'test-kill', slot } satisfies FromSupervisor);
     });
   }
-  return done;
+  return stopped;
 }

@@ -5,6 +5,7 @@ import { createLogger } from '../log/logger';
 import type { FromWorker, ToWorker, WorkerData } from './ipc';
 import { perWorker } from './per-worker';
 import { startServer } from './server';
+import { startLmtp } from '../lmtp/lmtp-server';
 import { SharedCounters, ThreadTable } from './shared-state';
 
 async function main(data: WorkerData): Promise<void> {
@@ -25,6 +26,12 @@ async function main(data: WorkerData): Promise<void> {
     worker: data.slot,
     shared: data.shared,
   });
+  // LMTP (the lmtp section) on this worker's dups of its sockets; its own share of the recipient database.
+  const deliverDb = config.deliver?.database;
+  const lmtp =
+    config.lmtp === undefined || deliverDb === undefined
+      ? undefined
+      : await startLmtp({ config, log, listenFds: new Map(data.fds), poolSize: Math.max(1, Math.ceil(deliverDb.poolSize / config.threads)), nextSessionNumber: () => counters.nextSession(), worker: data.slot });
   const send = (message: FromWorker): void => port.postMessage(message);
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
@@ -34,6 +41,7 @@ async function main(data: WorkerData): Promise<void> {
         const storeOf = (c: typeof config): string => JSON.stringify([c.maildropQuery, c.accountsDatabase, c.passwords]);
         const queryChanged = storeOf(next) !== storeOf(config);
         server.reconfigure(next, queryChanged ? openAccounts(next, log) : undefined);
+        lmtp?.reconfigure(next);
         const errors = server.reloadTls(next);
         config = next;
         send({ type: 'reloaded', errors });
@@ -41,7 +49,7 @@ async function main(data: WorkerData): Promise<void> {
       }
       case 'shutdown':
         // process.exit in a worker ends only this thread; it also drops timers a store left behind.
-        void server.close(message.drainMs).finally(() => setImmediate(() => process.exit(0)));
+        void Promise.all([server.close(message.drainMs), lmtp?.close()]).finally(() => setImmediate(() => process.exit(0)));
         break;
       case 'status':
         send({ type: 'status', sessions: server.sessions, heapUsed: process.memoryUsage().heapUsed });
