@@ -21,9 +21,28 @@ export interface TransactionReplies {
 
 /** The message as it goes on the wire: CRLF line ends, leading dots doubled, then `.` CRLF. */
 export function dataOnWire(message: string | Buffer): Buffer {
-  const text = (typeof message === 'string' ? Buffer.from(message) : message).toString('latin1').replace(/\r?\n/g, '\r\n');
-  const ended = text.length === 0 || text.endsWith('\r\n') ? text : `${text}\r\n`;
-  return Buffer.from(ended.replace(/^\./gm, '..') + '.\r\n', 'latin1');
+  const input = typeof message === 'string' ? Buffer.from(message) : message;
+  if (isWireReady(input)) return Buffer.concat([input, Buffer.from(input.length === 0 || input.subarray(-2).equals(Buffer.from('\r\n')) ? '.\r\n' : '\r\n.\r\n')]);
+  const pieces: Buffer[] = [];
+  const CRLF = Buffer.from('\r\n');
+  const DOT = Buffer.from('.');
+  for (let start = 0; start < input.length; ) {
+    const lf = input.indexOf(0x0a, start);
+    const end = lf === -1 ? input.length : lf;
+    const line = input.subarray(start, end > start && input[end - 1] === 0x0d ? end - 1 : end);
+    if (line[0] === 0x2e) pieces.push(DOT);
+    pieces.push(line, CRLF);
+    start = end + 1;
+  }
+  pieces.push(Buffer.from('.\r\n'));
+  return Buffer.concat(pieces);
+}
+
+/** CRLF everywhere and no line starting with a dot: only the terminator is missing (big messages). */
+function isWireReady(input: Buffer): boolean {
+  if (input[0] === 0x2e || input.indexOf('\n.') !== -1) return false;
+  for (let lf = input.indexOf(0x0a); lf !== -1; lf = input.indexOf(0x0a, lf + 1)) if (input[lf - 1] !== 0x0d) return false;
+  return true;
 }
 
 export class LmtpClient {
