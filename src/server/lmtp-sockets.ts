@@ -22,8 +22,22 @@ export function lmtpBindRequests(config: Config, session: Credentials | undefine
   if (lmtp.inet !== undefined) requests.push({ name: LMTP_INET, address: lmtp.inet.address, port: lmtp.inet.port });
   const socket = lmtp.socket;
   if (socket !== undefined) {
-    const uid = socket.user === undefined ? (session?.uid ?? process.getuid?.() ?? 0) : resolveCredentials(socket.user, undefined).uid;
-    const gid = socket.group === undefined ? (socket.user === undefined ? (session?.gid ?? process.getgid?.() ?? 0) : resolveCredentials(socket.user, undefined).gid) : resolveCredentials(String(uid), socket.group).gid;
+    const named = (key: string, value: string, resolve: () => number): number => {
+      try {
+        return resolve();
+      } catch {
+        throw new Error(`${key} "${value}" is not a known ${key === 'socket_user' ? 'user' : 'group'}`);
+      }
+    };
+    const user = socket.user;
+    const group = socket.group;
+    const uid = user === undefined ? (session?.uid ?? process.getuid?.() ?? 0) : named('socket_user', user, () => resolveCredentials(user, undefined).uid);
+    const gid =
+      group !== undefined
+        ? named('socket_group', group, () => resolveCredentials(String(uid), group).gid)
+        : user !== undefined
+          ? named('socket_user', user, () => resolveCredentials(user, undefined).gid)
+          : (session?.gid ?? process.getgid?.() ?? 0);
     requests.push({ name: LMTP_UNIX, path: socket.path, mode: socket.mode, uid, gid });
   }
   return requests;
