@@ -10,6 +10,7 @@ import { LmtpClient } from '../helpers/lmtp-client';
 import { filesIn, RECIPIENT_QUERY } from '../helpers/lmtp-server';
 import { MailRoot } from '../helpers/maildir';
 import { TestDatabase } from '../helpers/mariadb';
+import { run } from '../helpers/run';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
 
 const MiB = 1024 * 1024;
@@ -66,6 +67,16 @@ log { destination = stdout  level = info }`;
       t.equal(r.results[0]?.code, 250);
       await client.quit();
     }
+  });
+
+  await t.test('swaks, pipelining over the socket: two recipients, a 250 each after DATA', { skip: existsSync('/usr/bin/swaks') ? false : 'swaks is not installed' }, async (t) => {
+    const erin = join(mail.path, 'erin');
+    await db.addUser('erin@example.com', 'pw', erin);
+    const r = await run('/usr/bin/swaks', ['--protocol', 'LMTP', '--socket', socket, '--pipeline', '--from', 's@example.net', '--to', 'alice@example.com,erin@example.com', '--data', 'Subject: swaks\n\nfrom swaks\n', '--silent', '1']);
+    const out = r.stdout.toString();
+    t.equal(r.code, 0, out);
+    t.equal(out.match(/^<- {2}250 2\.6\.0 <(alice|erin)@example\.com> delivered as /gm)?.length, 2, 'one 250 per recipient');
+    t.equal(filesIn(erin).length, 1);
   });
 
   await t.test('a 50 MB message: streamed to disk, the engine’s memory stays flat', async (t) => {
