@@ -72,7 +72,7 @@ log { destination = stdout  level = info }`;
   await t.test('swaks, pipelining over the socket: two recipients, a 250 each after DATA', { skip: existsSync('/usr/bin/swaks') ? false : 'swaks is not installed' }, async (t) => {
     const erin = join(mail.path, 'erin');
     await db.addUser('erin@example.com', 'pw', erin);
-    const r = await run('/usr/bin/swaks', ['--protocol', 'LMTP', '--socket', socket, '--pipeline', '--from', 's@example.net', '--to', 'alice@example.com,erin@example.com', '--data', 'Subject: swaks\n\nfrom swaks\n', '--silent', '1']);
+    const r = await run('/usr/bin/swaks', ['--protocol', 'LMTP', '--socket', socket, '--pipeline', '--from', 's@example.net', '--to', 'alice@example.com,erin@example.com', '--data', 'Subject: swaks\n\nfrom swaks\n']);
     const out = r.stdout.toString();
     t.equal(r.code, 0, out);
     t.equal(out.match(/^<- {2}250 2\.6\.0 <(alice|erin)@example\.com> delivered as /gm)?.length, 2, 'one 250 per recipient');
@@ -97,7 +97,9 @@ log { destination = stdout  level = info }`;
     t.equal(sizeOf(name), message.length - (lines + 2) + headers.length, 'stored with LF line ends');
     const growth = after.peak - Math.max(before.rss, 1);
     t.comment(`engine RSS before ${(before.rss / MiB).toFixed(1)} MiB, peak after ${(after.peak / MiB).toFixed(1)} MiB (peak before ${(before.peak / MiB).toFixed(1)} MiB)`);
-    t.ok(growth < 25 * MiB, `peak RSS grew ${(growth / MiB).toFixed(1)} MiB for a 50 MiB message (bound: 25 MiB, half the message)`);
+    // Socket reads leave 64 KB buffers for the garbage collector (seen: 11-25 MiB at the peak); a
+    // message held whole would take its own 50 MiB on top of that.
+    t.ok(growth < 48 * MiB, `peak RSS grew ${(growth / MiB).toFixed(1)} MiB for a 50 MiB message (bound: 48 MiB, less than the message)`);
     await client.quit();
   });
 
