@@ -43,11 +43,17 @@ async function main(requests: readonly BindRequest[]): Promise<void> {
         if (umask !== undefined) process.umask(umask);
       }
       if ('path' in request) {
-        chownSync(request.path, request.uid, request.gid);
-        chmodSync(request.path, request.mode);
+        try {
+          chownSync(request.path, request.uid, request.gid);
+          chmodSync(request.path, request.mode);
+        } catch (error) {
+          server.close(); // removes the socket file: no start leaves one with the wrong owner
+          throw error;
+        }
       }
     } catch (error) {
-      send({ type: 'failed', name: request.name, reason: (error as Error).message } satisfies BinderMessage);
+      // Waited for, like 'bound': an exit right after would otherwise drop the reason.
+      await new Promise<void>((resolve) => send({ type: 'failed', name: request.name, reason: (error as Error).message } satisfies BinderMessage, undefined, () => resolve()));
       continue;
     }
     const address = server.address();
