@@ -22,6 +22,7 @@ import { makeMail, type MailSet } from './setup/maildirs';
 import { REPO, R2d2Instance, writePersonality } from './setup/r2d2';
 import { makeCertificate } from './setup/tls';
 import { freePort, freePorts, sleep } from './setup/util';
+import { deliveryTable, runDeliveryRow } from './deliver/row';
 
 const PASSWORD = 'bench-secret';
 const USERS = 1000;
@@ -436,6 +437,8 @@ async function main(): Promise<void> {
     };
     const partial = options.only !== undefined;
     publish(result, { name: partial ? `${mode}-partial` : mode, writeJson: true, readme: !options.quick && !partial && options.readme });
+    // The delivery row (LMTP and r2d2 deliver against Dovecot's LMTP): its own servers and maildirs.
+    if (!partial) process.stdout.write(`\n${deliveryTable(await runDeliveryRow(say, options.quick))}\n`);
   } finally {
     await cleanup();
   }

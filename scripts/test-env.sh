@@ -15,6 +15,7 @@ packages=(
   haproxy nginx libnginx-mod-mail                                  # PROXY protocol and auth_http, in front of r2d2
   prometheus                                                       # metrics: a real Prometheus scrapes r2d2 (promtool too)
   adduser                                                          # the Debian package's postinst makes its user with it (integration/package-deb)
+  swaks                                                            # LMTP protocol cases
   dovecot-pop3d libidn12                                           # import-uidls: Dovecot serving before the move; Courier's unpacked pop3d needs libidn12
 )
 missing=()

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import type { Certificate } from './tls';
 import { stopProcess, waitForGreeting } from './util';
 
-const PACKAGES = ['dovecot-pop3d', 'dovecot-mysql'];
+const PACKAGES = ['dovecot-pop3d', 'dovecot-mysql', 'dovecot-lmtpd'];
 const MYSQL_DRIVER = '/usr/lib/dovecot/modules/auth/libdriver_mysql.so';
 const POLICY = '/usr/sbin/policy-rc.d';
 
 function installed(): boolean {
-  return spawnSync('dovecot', ['--version'], { stdio: 'ignore' }).status === 0 && existsSync(MYSQL_DRIVER) && existsSync('/usr/lib/dovecot/pop3');
+  return spawnSync('dovecot', ['--version'], { stdio: 'ignore' }).status === 0 && existsSync(MYSQL_DRIVER) && existsSync('/usr/lib/dovecot/pop3') && existsSync('/usr/lib/dovecot/lmtp');
 }
 
 export function dovecotVersion(): string {

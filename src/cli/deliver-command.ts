@@ -4,7 +4,6 @@ import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { C11nError } from '../config/errors';
-import { loadConfig } from '../config/load';
 import type { Config } from '../config/types';
 import { deliverMessage } from '../deliver/deliver';
 import { DeliveryError, EX_OK, EX_TEMPFAIL, EX_USAGE } from '../deliver/sysexits';
@@ -21,6 +20,23 @@ export interface DeliverOptions {
   keepFromLine?: boolean;
   verbose?: boolean;
 }
+
+/** `r2d2 deliver --help` on the fast path (deliver-main.ts); commander prints its own from the options below. */
+export const DELIVER_HELP = `Usage: r2d2 deliver [options]
+
+deliver one message from standard input into a maildir (exit status per sysexits: 0, 75 retry, 67/68 unknown, 65 empty, 69 refused)
+
+Options:
+  -m, --maildir <dir>        deliver into this maildir (created when missing)
+  -r, --recipient <address>  find the maildir with deliver.recipient_query_format_string
+  -p, --personality <dir>    personality folder (default: $SERVER_PERSONALITY_PATH; needed with --recipient)
+  --quota <spec>             Maildir++ quota to enforce: 500M, 2G, 1048576S,1000C or none (wins over the config and the database)
+  --over-quota <action>      over quota: tempfail (75, the MTA retries) or bounce (69)
+  --no-create                answer 75 rather than create a missing maildir
+  --keep-from-line           keep a leading mbox "From " line (dropped by default)
+  -v, --verbose              print the delivered file on standard output
+  -h, --help                 display help for command
+`;
 
 export function registerDeliver(program: Command): void {
   program
@@ -88,7 +104,8 @@ async function deliverFromOptions(options: DeliverOptions, input: AsyncIterable<
   if (options.recipient !== undefined && dir === undefined) {
     throw new DeliveryError(EX_USAGE, '--recipient needs a personality: pass -p DIR or set SERVER_PERSONALITY_PATH');
   }
-  const config: Config | undefined = dir === undefined ? undefined : loadConfig(dir, env, cpus().length);
+  // Loaded only when a personality is read: `--maildir` alone needs none of the c11n reader.
+  const config: Config | undefined = dir === undefined ? undefined : (await import('../config/load')).loadConfig(dir, env, cpus().length);
   const settings = config?.deliver;
 
   let maildir = options.maildir;

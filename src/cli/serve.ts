@@ -8,6 +8,7 @@ import { runSupervisor, sessionCredentials, StartupError } from '../server/super
 import type { SignalLatch } from '../server/signal-latch';
 import { TlsContexts } from '../server/tls-contexts';
 import { TlsMaterial } from '../server/tls-material';
+import { lmtpBindRequests } from '../server/lmtp-sockets';
 
 export function readConfig(personalityDir: string): Config {
   return loadConfig(personalityDir, process.env, cpus().length);
@@ -21,7 +22,12 @@ export function readConfig(personalityDir: string): Config {
  */
 export async function preflight(config: Config): Promise<readonly string[]> {
   checkTls(config);
-  sessionCredentials(config);
+  const credentials = sessionCredentials(config);
+  try {
+    lmtpBindRequests(config, credentials); // socket_user and socket_group must name a user and a group
+  } catch (error) {
+    throw new StartupError(`lmtp: ${(error as Error).message}`);
+  }
   try {
     await openAccounts(config).close();
   } catch (error) {

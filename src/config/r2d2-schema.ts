@@ -6,6 +6,7 @@ import { absolutePath, bool, here, int, oneOf, readDocument, section, str, title
 import type { Section } from './ast';
 import { controlSocketKey, controlSocketPath } from './control-socket';
 import { deliverSchema, toDeliverConfig } from './deliver-schema';
+import { lmtpSchema, toLmtpConfig } from './lmtp-schema';
 import { queryFormatCheck } from './query-format-check';
 import type { Config, DatabaseConfig, ListenerConfig, TlsConfig } from './types';
 import { logSchema, toLog } from './log-schema';
@@ -116,6 +117,7 @@ export const r2d2Schema = section({
   metrics: metricsSchema,
   // `r2d2 who`, `kick`, `status`: a unix socket (mode 0600); default /run/r2d2/control when that folder exists.
   control_socket: controlSocketKey,
+  lmtp: lmtpSchema,
 });
 
 /** The validated c11n, keys as written (snake_case). */
@@ -129,6 +131,7 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
   const listeners = doc.listen.map((l) => toListener(l, personalityDir, doc.trusted_proxies));
   checkListenersDistinct(doc.listen);
   const databases = doc.database.map((d) => toDatabase(d, personalityDir));
+  const deliver = toDeliverConfig(doc.deliver, where(doc, 'deliver') !== undefined, databases, chooseAccountsDatabase(doc, databases));
   return {
     personalityDir,
     identity: doc.identity,
@@ -165,11 +168,12 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
       loginTimeoutMs: doc.limits.login_timeout * 1000,
     },
     log: toLog(doc.log),
-    deliver: toDeliverConfig(doc.deliver, where(doc, 'deliver') !== undefined, databases, chooseAccountsDatabase(doc, databases)),
+    deliver,
     oauth2: toOAuth2Config(doc.oauth2, where(doc, 'oauth2') !== undefined, personalityDir),
     authHttp: toAuthHttp(doc.auth_http, where(doc, 'auth_http') !== undefined, doc.trusted_proxies, listeners),
     metrics: toMetricsConfig(doc.metrics, where(doc, 'metrics') !== undefined, listeners),
     controlSocket: controlSocketPath(doc.control_socket),
+    lmtp: toLmtpConfig(doc.lmtp, where(doc, 'lmtp') !== undefined, deliver, doc.listen.map((l) => l.title)),
   };
 }
 

@@ -155,6 +155,22 @@ export interface MetricsConfig {
   readonly port: number;
 }
 
+/** The `lmtp` section: an LMTP listener in `r2d2 serve` (src/lmtp), delivering as the deliver section says. */
+export interface LmtpConfig {
+  /** A unix socket made by the supervisor; user/group: names or numbers (default: the sessions' user). */
+  readonly socket: { readonly path: string; readonly user: string | undefined; readonly group: string | undefined; readonly mode: number } | undefined;
+  /** A TCP listener (loopback by default). */
+  readonly inet: { readonly address: string; readonly port: number } | undefined;
+  /** RFC 1870 SIZE in octets; undefined: no limit. */
+  readonly maxMessageSize: number | undefined;
+  readonly maxRecipients: number;
+  /** Prepend `Delivered-To: <recipient>` (Postfix pipe flag D): each recipient then gets a file of its own. */
+  readonly deliveredTo: boolean;
+  /** Prepend `Return-Path: <sender>` (flag R). */
+  readonly returnPath: boolean;
+  readonly idleTimeoutMs: number;
+}
+
 /** The `passwords` section and rehash_query_format_string (src/accounts/passwords). */
 export interface PasswordsConfig {
   /** For stored values with neither a {SCHEME} prefix nor a $id$; undefined: such values are refused. */
@@ -233,4 +249,6 @@ export interface Config {
   readonly metrics: MetricsConfig | undefined;
   /** The unix socket of `r2d2 who`/`kick`/`status` (server/control-socket.ts); undefined = none. */
   readonly controlSocket: string | undefined;
+  /** The `lmtp` section; undefined when the personality has none. */
+  readonly lmtp?: LmtpConfig | undefined;
 }

@@ -2,12 +2,12 @@
 // under a name that carries the rfc822 size, fsync new/, unlink tmp/. A crash at any point
 // leaves either nothing in new/ or the whole message there; a failure removes what it wrote.
 // Every path goes through the directories opened once by openMaildir (maildir-open.ts).
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { NO_LINK_ACROSS_DIRS } from '../maildrop/link-fallback';
+import { uniqueHex } from '../maildrop/lazy-crypto';
 import { errnoCode } from '../maildrop/util';
 import type { OpenMaildir } from './maildir-open';
 import { Rfc822SizeCounter } from '../maildrop/rfc822-size';
@@ -145,9 +145,10 @@ async function writeAll(file: FileHandle, chunk: Buffer): Promise<void> {
 
 let tmpCounter = 0;
 
-function tmpName(host: string): string {
+/** A name for a file in tmp/: unique on this host (time, pid, counter, 48 random bits). */
+export function tmpName(host: string): string {
   tmpCounter = (tmpCounter + 1) % 1_000_000;
-  return `${Math.floor(Date.now() / 1000)}.P${process.pid}Q${tmpCounter}R${randomBytes(6).toString('hex')}.${hostPart(host, 30)}`;
+  return `${Math.floor(Date.now() / 1000)}.P${process.pid}Q${tmpCounter}R${uniqueHex()}.${hostPart(host, 30)}`;
 }
 
 /**

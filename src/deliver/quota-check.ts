@@ -79,7 +79,7 @@ async function checkQuota(maildir: OpenMaildir, policy: QuotaPolicy, bytes: numb
       state.definition.bytes === undefined ? undefined : `${state.usage.bytes} + ${bytes} of ${state.definition.bytes} bytes`,
       state.definition.messages === undefined ? undefined : `${state.usage.messages} + 1 of ${state.definition.messages} messages`,
     ].filter((s) => s !== undefined);
-    throw new DeliveryError(code, `mailbox is over quota (${limit.join(', ')})`);
+    throw new DeliveryError(code, `mailbox is over quota (${limit.join(', ')})`, { overQuota: true });
   }
   return state;
 }

@@ -5,12 +5,12 @@
 // line `<nonce> <pid namespace>`. It is held for milliseconds; a holder that died leaves it, so:
 // on this host and pid namespace it is stale once the pid is gone (or after LOCAL_STALE_MS, a
 // hung holder); from another host, another namespace or unreadable, after FOREIGN_STALE_MS.
-import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, readlink, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { OpenDir } from '../maildrop/open-dir';
+import { uniqueHex } from '../maildrop/lazy-crypto';
 import { errnoCode } from '../maildrop/util';
 import { DeliveryError, EX_TEMPFAIL } from './sysexits';
 import { tempfail } from './maildir-write';
@@ -87,7 +87,8 @@ function gaveUp(shown: string, holder: string, waitMs: number): DeliveryError {
 
 async function lockFile(dir: OpenDir, shown: string, deadline: number, waitMs: number): Promise<QuotaLock> {
   const path = dir.at(QUOTA_LOCK);
-  const nonce = randomUUID();
+  // Tells our lock from another holder's: unique is enough (the lock is no secret).
+  const nonce = `${process.pid}.${process.hrtime.bigint()}.${uniqueHex()}`;
   const namespace = await ownNamespace();
   const content = `${process.pid}:${hostname()}\n${nonce} ${namespace}\n`;
   for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {

@@ -21,12 +21,16 @@ export const EX_CONFIG = 78;
 
 /** A failure with the exit status it means; `message` is what the MTA shows (one line, no secrets). */
 export class DeliveryError extends Error {
+  /** The mailbox is over quota (75 or 69 by over_quota): LMTP answers 452 4.2.2 / 552 5.2.2. */
+  readonly overQuota: boolean;
+
   constructor(
     readonly exitCode: number,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; overQuota?: boolean },
   ) {
     super(message, options);
     this.name = 'DeliveryError';
+    this.overQuota = options?.overQuota === true;
   }
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { crypto } from '../maildrop/lazy-crypto';
 import { hostname } from 'node:os';
 import { MAX_UNIQUE_NAME_LENGTH } from '../maildrop/name';
 
@@ -43,7 +43,7 @@ function shorten(host: string, room: number): string {
   const full = pieces.join('');
   if (full.length === 0) return 'localhost'.slice(0, room);
   if (full.length <= room) return full;
-  const tag = createHash('sha256').update(host, 'utf8').digest('hex').slice(0, HOST_TAG_LENGTH);
+  const tag = crypto().createHash('sha256').update(host, 'utf8').digest('hex').slice(0, HOST_TAG_LENGTH);
   if (room <= tag.length + 1) return tag.slice(0, room);
   let prefix = '';
   for (const piece of pieces) {

@@ -5,7 +5,7 @@
 // recalculation. The file is untrusted: it is never opened through a symlink (O_NOFOLLOW), and a
 // link, FIFO or other non-file is treated as no maildirsize, published on
 // MAILDIRSIZE_REFUSED_CHANNEL and never written through.
-import { randomBytes } from 'node:crypto';
+import { crypto } from './lazy-crypto';
 import { channel } from 'node:diagnostics_channel';
 import { constants } from 'node:fs';
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
@@ -133,7 +133,7 @@ export async function appendMaildirSize(maildir: string, bytes: number, messages
  */
 export async function recalculateMaildirSize(maildir: string, def: QuotaDefinition, tmpDir = join(maildir, 'tmp')): Promise<QuotaUsage> {
   const usage = await measureUsage(maildir);
-  const tmp = join(tmpDir, `${Math.floor(Date.now() / 1000)}.R${randomBytes(8).toString('hex')}.maildirsize`);
+  const tmp = join(tmpDir, `${Math.floor(Date.now() / 1000)}.R${crypto().randomBytes(8).toString('hex')}.maildirsize`);
   const file = await open(tmp, 'wx', 0o600);
   try {
     await file.write(`${formatQuotaDefinition(def)}\n${usage.bytes} ${usage.messages}\n`);

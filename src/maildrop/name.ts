@@ -1,7 +1,7 @@
 // Maildir file names: `time.unique.host[:2,FLAGS]` (cr.yp.to/proto/maildir.html), with r2d2's
 // delivery adding `Z<hex>` -- the size as served (CRLF lines) in upper-case hex -- as the last
 // field of the unique part: `1764200000.M20412P3121Q7Z1A2B.mx1:2,S`.
-import { createHash } from 'node:crypto';
+import { crypto } from './lazy-crypto';
 
 /**
  * RFC 1939 §7 (UIDL): a unique-id is 1 to 70 characters in 0x21..0x7E. r2d2's one 70: the names
@@ -93,6 +93,6 @@ export function displacedUidl(uidl: string): string {
 }
 
 function hashedUidl(key: string): string {
-  const digest = createHash('sha256').update(key, 'utf8').digest('base64url');
+  const digest = crypto().createHash('sha256').update(key, 'utf8').digest('base64url');
   return 'h' + digest.slice(0, HASHED_UIDL_LENGTH - 1);
 }

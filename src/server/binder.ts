@@ -3,13 +3,9 @@
 // sockets that no event loop of its own watches: it can never accept a connection, and it can
 // hand more dups to the engine whenever a worker thread needs one. (Stopping a listening
 // Server's accepts in-process is not possible in Node 20.)
-import { createServer, type Server } from 'node:net';
-
-interface BindRequest {
-  readonly name: string;
-  readonly address: string;
-  readonly port: number;
-}
+import { chmodSync, chownSync, lstatSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
+import type { BindRequest } from './lmtp-sockets';
 
 export type BinderMessage =
   | { readonly type: 'bound'; readonly name: string; readonly port: number }
@@ -35,23 +31,62 @@ async function main(requests: readonly BindRequest[]): Promise<void> {
     const server = createServer(() => undefined);
     servers.push(server);
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host: request.address, port: request.port, backlog: 511 }, () => resolve());
-      });
+      if ('path' in request) await removeStaleSocket(request.path);
+      // A unix socket is made 0600 and then given its mode and owner: nobody else connects before.
+      const umask = 'path' in request ? process.umask(0o177) : undefined;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen('path' in request ? { path: request.path, backlog: 511 } : { host: request.address, port: request.port, backlog: 511 }, () => resolve());
+        });
+      } finally {
+        if (umask !== undefined) process.umask(umask);
+      }
+      if ('path' in request) {
+        try {
+          chownSync(request.path, request.uid, request.gid);
+          chmodSync(request.path, request.mode);
+        } catch (error) {
+          server.close(); // removes the socket file: no start leaves one with the wrong owner
+          throw error;
+        }
+      }
     } catch (error) {
-      // Sent before the next bind, and before the exit below could drop it.
+      // Waited for, like 'bound': an exit right after would otherwise drop the reason.
       await new Promise<void>((resolve) => send({ type: 'failed', name: request.name, reason: (error as Error).message } satisfies BinderMessage, undefined, () => resolve()));
       continue;
     }
     const address = server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : request.port;
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
     const handle = (server as unknown as { _handle: object })._handle;
     await new Promise<void>((resolve) => send({ type: 'bound', name: request.name, port } satisfies BinderMessage, handle as never, () => resolve()));
   }
   // Sent and handed over: exit, closing our copies (the supervisor holds its dups).
   process.disconnect();
   process.exit(0);
+}
+
+/**
+ * A socket file left by an r2d2 that was killed is removed; anything else at the path (a file,
+ * a socket some process still answers on) is an error for the operator.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // nothing there
+  }
+  if (!isSocket) throw new Error(`${path} exists and is not a socket`);
+  const answered = await new Promise<boolean>((resolve) => {
+    const probe = connect({ path }, () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (answered) throw new Error(`${path}: another process listens on it`);
+  unlinkSync(path);
 }
 
 const requests = JSON.parse(process.argv[2] ?? '[]') as BindRequest[];

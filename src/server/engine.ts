@@ -121,13 +121,14 @@ export class Engine {
       ['uid/gid', `${next.uid}/${next.gid}`, `${this.config.uid}/${this.config.gid}`],
       ['auth_http address', JSON.stringify([next.authHttp?.address, next.authHttp?.port]), JSON.stringify([this.config.authHttp?.address, this.config.authHttp?.port])],
       ['metrics', JSON.stringify(next.metrics ?? null), JSON.stringify(this.config.metrics ?? null)],
+      ['lmtp listeners', JSON.stringify([next.lmtp?.inet, next.lmtp?.socket]), JSON.stringify([this.config.lmtp?.inet, this.config.lmtp?.socket])],
     ] as const;
     this.options.logging.reopen(next.identity, next.log);
     for (const [what, now, before] of fixed) {
       if (now !== before) this.log.warn(`SIGHUP: ${what} changed; that needs a restart and is not applied`);
     }
     const controlBefore = this.config.controlSocket;
-    this.config = { ...next, threads: this.config.threads, uid: this.config.uid, gid: this.config.gid, metrics: this.config.metrics };
+    this.config = { ...next, threads: this.config.threads, uid: this.config.uid, gid: this.config.gid, metrics: this.config.metrics, lmtp: keepListeners(next.lmtp, this.config.lmtp) };
     if (this.config.controlSocket !== controlBefore && !this.stopping) {
       await this.control?.close();
       this.control = undefined;
@@ -224,10 +225,10 @@ export class Engine {
   private async startWorker(slot: number): Promise<void> {
     const config = this.config;
     const fds: Array<[string, number]> = [];
-    // Its listeners, and nginx's auth_http endpoint (fixed for the worker's life).
-    for (const endpoint of [...config.listeners, ...workerEndpoints(config)]) {
-      const fd = await this.dup(endpoint.name);
-      if (fd !== undefined) fds.push([endpoint.name, fd]);
+    // Its listeners, and nginx's auth_http endpoint and the LMTP sockets (fixed for the worker's life).
+    for (const name of [...config.listeners.map((l) => l.name), ...workerEndpoints(config)]) {
+      const fd = await this.dup(name);
+      if (fd !== undefined) fds.push([name, fd]);
     }
     const data: WorkerData = { config, slot, fds, shared: this.shared, implementation: this.options.implementation };
     const worker = new Worker(join(__dirname, 'worker.js'), { workerData: data });
@@ -289,6 +290,12 @@ export class Engine {
     this.retained.push(handle);
     resolve?.(handle.fd);
   }
+}
+
+/** The lmtp listeners bound at start stay (a restart changes them); the rest of the section reloads. */
+function keepListeners(next: Config['lmtp'], current: Config['lmtp']): Config['lmtp'] {
+  if (next === undefined || current === undefined) return current;
+  return { ...next, inet: current.inet, socket: current.socket };
 }
 
 function isRawHandle(value: unknown): value is RawHandle {

@@ -33,7 +33,7 @@ export interface BindResult {
 /** Binds `listeners` in a binder child; each succeeds or fails on its own. */
 export async function bindListeners(listeners: readonly Endpoint[], env: NodeJS.ProcessEnv): Promise<BindResult> {
   if (listeners.length === 0) return { bound: new Map(), failures: [] };
-  const requests = listeners.map((l) => ({ name: l.name, address: l.address, port: l.port }));
+  const requests = listeners.map((l): Endpoint => ('path' in l ? l : { name: l.name, address: l.address, port: l.port }));
   const child = fork(join(__dirname, 'binder.js'), [JSON.stringify(requests)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
   const bound = new Map<string, { handle: RawHandle; port: number }>();
   const failures: string[] = [];
@@ -73,9 +73,13 @@ export class ListeningSockets {
       for (const { handle } of bound.values()) handle.close?.();
       return failures;
     }
-    for (const l of [...listeners, ...fixed]) {
+    for (const l of listeners) {
       const socket = bound.get(l.name);
       if (socket !== undefined) this.held.set(l.name, { ...socket, key: listenerKey(l) });
+    }
+    for (const e of fixed) {
+      const socket = bound.get(e.name);
+      if (socket !== undefined) this.held.set(e.name, { ...socket, key: JSON.stringify(e) });
     }
     for (const e of fixed) this.fixed.add(e.name);
     return [];

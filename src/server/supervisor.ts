@@ -16,6 +16,8 @@ import type { FromSupervisor, ToSupervisor } from './ipc';
 import { ListeningSockets } from './listening-sockets';
 import { TlsMaterial } from './tls-material';
 import { AUTH_HTTP_ENDPOINT, fixedEndpoints, METRICS_ENDPOINT } from './endpoints';
+import { removeLmtpSocket } from './lmtp-sockets';
+import { LMTP_INET } from '../config/lmtp-schema';
 
 const RESTART_BACKOFF_MS = [500, 1000, 5000, 15000] as const;
 
@@ -133,14 +135,23 @@ export async function runSupervisor(
   if (stopping) return done;
   // After any SIGHUP that came first, which changes the listeners bound here.
   const bindAtStart = async (): Promise<void> => {
-    const failures = await sockets.bindAll(current.listeners, fixedEndpoints(current));
+    let fixed;
+    try {
+      fixed = fixedEndpoints(current, credentials);
+    } catch (error) {
+      throw new StartupError((error as Error).message);
+    }
+    const failures = await sockets.bindAll(current.listeners, fixed);
     if (failures.length > 0) throw new StartupError(failures.join('; '));
     bound = true;
   };
   const started = reloads.then(bindAtStart);
   reloads = started.catch(() => undefined);
   await started;
-  if (stopping) return done;
+  // The LMTP socket file goes when r2d2 stops (a stale one would only be replaced at the next start).
+  const boundWith = current;
+  const stopped = done.finally(() => removeLmtpSocket(boundWith));
+  if (stopping) return stopped;
   for (const listener of current.listeners) {
     const port = sockets.port(listener.name) ?? listener.port;
     log.info({ listener: listener.name, tls: listener.tls }, `listening on ${listener.address}:${port}`);
@@ -152,6 +163,9 @@ export async function runSupervisor(
     const { address, port } = current.metrics;
     log.info(`metrics on http://${address.includes(':') ? `[${address}]` : address}:${sockets.port(METRICS_ENDPOINT) ?? port}/metrics`);
   }
+  const { lmtp } = current;
+  if (lmtp?.inet !== undefined) log.info({ listener: 'lmtp' }, `lmtp listening on ${lmtp.inet.address}:${sockets.port(LMTP_INET) ?? lmtp.inet.port}`);
+  if (lmtp?.socket !== undefined) log.info({ listener: 'lmtp-socket' }, `lmtp listening on ${lmtp.socket.path}`);
 
   const spawnEngine = (): void => {
     const child = fork(join(__dirname, 'engine-main.js'), [], {
@@ -191,5 +205,5 @@ export async function runSupervisor(
       engine?.send({ type: 'test-kill', slot } satisfies FromSupervisor);
     });
   }
-  return done;
+  return stopped;
 }

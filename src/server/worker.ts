@@ -6,6 +6,7 @@ import type { FromWorker, ToWorker, WorkerAnswer, WorkerData, WorkerQuery } from
 import { NO_METRICS } from './metrics/hooks';
 import { perWorker } from './per-worker';
 import { startServer, type RunningServer } from './server';
+import { startLmtp } from '../lmtp/lmtp-server';
 import { SharedCounters, ThreadTable } from './shared-state';
 
 async function main(data: WorkerData): Promise<void> {
@@ -32,6 +33,12 @@ async function main(data: WorkerData): Promise<void> {
     shared: data.shared,
     metrics,
   });
+  // LMTP (the lmtp section) on this worker's dups of its sockets; its own share of the recipient database.
+  const deliverDb = config.deliver?.database;
+  const lmtp =
+    config.lmtp === undefined || deliverDb === undefined
+      ? undefined
+      : await startLmtp({ config, log, listenFds: new Map(data.fds), poolSize: Math.max(1, Math.ceil(deliverDb.poolSize / config.threads)), nextSessionNumber: () => counters.nextSession(), worker: data.slot });
   const send = (message: FromWorker): void => port.postMessage(message);
   const applyReload = async (message: Extract<ToWorker, { type: 'reload' }>): Promise<void> => {
     const next = perWorker(message.config);
@@ -40,6 +47,7 @@ async function main(data: WorkerData): Promise<void> {
     const storeOf = (c: typeof config): string => JSON.stringify([c.maildropQuery, c.accountsDatabase, c.passwords, c.oauth2, c.policy.lastLoginQuery]);
     const queryChanged = storeOf(next) !== storeOf(config);
     server.reconfigure(next, queryChanged ? openAccounts(next, log, probe) : undefined);
+    lmtp?.reconfigure(next);
     const errors = await server.reloadListeners(next, new Map(message.fds));
     config = next;
     send({ type: 'reloaded', errors });
@@ -58,7 +66,7 @@ async function main(data: WorkerData): Promise<void> {
         break;
       case 'shutdown':
         // process.exit in a worker ends only this thread; it also drops timers a store left behind.
-        void server.close(message.drainMs).finally(() => setImmediate(() => process.exit(0)));
+        void Promise.all([server.close(message.drainMs), lmtp?.close()]).finally(() => setImmediate(() => process.exit(0)));
         break;
       case 'query':
         send({ type: 'answer', id: message.id, answer: answer(server, message.query) });
