@@ -55,12 +55,20 @@ export interface ListenerConfig {
 
 export type DatabaseDriver = 'mysql' | 'sqlite';
 
+export interface DatabaseHost {
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface DatabaseConfig {
   /** The section title: `database "accounts" { ... }`. */
   readonly name: string;
   readonly driver: DatabaseDriver;
+  /** The first of `hosts` (c11n `host`/`port`, or the first of `hosts = { ... }`). */
   readonly host: string;
   readonly port: number;
+  /** Every server, in order: the first that answers is used, the next ones when it does not (accounts/mysql-pool.ts). */
+  readonly hosts: readonly DatabaseHost[];
   /** Unix socket path; when set it wins over host/port (mysql2 `socketPath`). */
   readonly socket: string | undefined;
   readonly user: string;
@@ -127,6 +135,12 @@ export interface DeliverConfig {
   readonly createMaildir: boolean;
 }
 
+/** The `maildrop_lock` section: where the maildrop lock lives (src/maildrop/locker.ts, src/lease). */
+export type MaildropLockConfig =
+  | { readonly backend: 'local'; readonly leaseMs: number; readonly database: undefined; readonly table: string }
+  /** A lease row per maildrop in `table` on `database` (default: the accounts database). */
+  | { readonly backend: 'database'; readonly leaseMs: number; readonly database: DatabaseConfig; readonly table: string };
+
 /** The `passwords` section and rehash_query_format_string (src/accounts/passwords). */
 export interface PasswordsConfig {
   /** For stored values with neither a {SCHEME} prefix nor a $id$; undefined: such values are refused. */
@@ -173,6 +187,8 @@ export interface Config {
   readonly databases: readonly DatabaseConfig[];
   readonly limits: LimitsConfig;
   readonly log: LogConfig;
+  /** The `maildrop_lock` section (backend local when absent). */
+  readonly maildropLock: MaildropLockConfig;
   /** The `deliver` section; undefined when the personality has none. */
   readonly deliver: DeliverConfig | undefined;
 }
