@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
 import type { OpenedFolders } from './folders';
 import type { FileIo } from './io-policy';
-import type { MaildropLock } from './lock';
+import type { MaildropLock } from './locker';
 import { MessageFile } from './message-file';
 import { messagePath, type MessageEntry, type Snapshot } from './scan';
 import { applyDeletions, type UpdateResult } from './update';
+
+/** UPDATE's outcome; `lockLost` when nothing was removed because the lock was no longer ours. */
+export type SessionUpdate = UpdateResult & { readonly lockLost?: string };
 
 /**
  * A maildrop opened for one session (open-maildrop.ts): its folders held open, its lock held,
@@ -28,8 +31,16 @@ export class OpenedMaildrop {
     return new MessageFile(messagePath(this.folders, entry), `${entry.dir}/${entry.file}`, entry.size, this.io, this.log);
   }
 
-  /** RFC 1939 §6 UPDATE: removes these (and only these) messages. Never throws. */
-  applyDeletions(doomed: readonly MessageEntry[]): Promise<UpdateResult> {
+  /**
+   * RFC 1939 §6 UPDATE: removes these (and only these) messages -- only if the lock is still
+   * ours (a lease may have expired or been taken: then nothing is removed). Never throws.
+   */
+  async applyDeletions(doomed: readonly MessageEntry[]): Promise<SessionUpdate> {
+    if (!(await this.lock.confirm())) {
+      const lost = this.lock.lost ?? 'the lock could not be confirmed';
+      this.log.warn({ maildir: this.maildir, reason: lost }, 'maildrop lock lost: no message deleted');
+      return { deleted: 0, failed: doomed.length, lockLost: lost };
+    }
     return applyDeletions(this.folders, doomed);
   }
 
@@ -40,6 +51,8 @@ export class OpenedMaildrop {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    // Before the lock goes: a log reader (the lab) may take this as the end of the hold.
+    this.log.debug({ maildir: this.maildir }, 'maildrop lock releasing');
     void this.lock.settled.then(() => this.folders.close());
     await this.lock.release();
   }

@@ -1,7 +1,6 @@
 import type { MessageFile } from '../maildrop/message-file';
-import type { OpenedMaildrop } from '../maildrop/opened-maildrop';
+import type { OpenedMaildrop, SessionUpdate } from '../maildrop/opened-maildrop';
 import type { MessageEntry } from '../maildrop/scan';
-import type { UpdateResult } from '../maildrop/update';
 
 export type MessageLookup =
   | { readonly kind: 'found'; readonly number: number; readonly entry: MessageEntry }
@@ -72,8 +71,8 @@ export class MaildropView {
     return this.drop.message(entry);
   }
 
-  /** UPDATE: removes the messages marked deleted. */
-  update(): Promise<UpdateResult> {
+  /** UPDATE: removes the messages marked deleted (none if the maildrop lock is no longer ours). */
+  update(): Promise<SessionUpdate> {
     return this.drop.applyDeletions(this.drop.snapshot.messages.filter((_, index) => this.deleted[index] === 1));
   }
 

@@ -50,7 +50,15 @@ export async function login(name: string, password: string, ctx: SessionContext)
     ctx.log.warn({ user: name }, `login refused: ${result.reason}`);
     return { reply: err(NOT_AVAILABLE), next: back };
   }
-  const opening = await openMaildrop({ maildir: result.maildir, root: ctx.maildirRoot, io: ctx.io, liveness: ctx.lockLiveness, log: ctx.log });
+  const opening = await openMaildrop({
+    maildir: result.maildir,
+    root: ctx.maildirRoot,
+    io: ctx.io,
+    liveness: ctx.lockLiveness,
+    locker: ctx.locker,
+    holder: holderOf(ctx),
+    log: ctx.log,
+  });
   if (opening.kind !== 'opened') return { reply: err(refusalText(opening, name, ctx)), next: back };
   const drop = new MaildropView(opening.drop);
   const { messages, octets } = drop.live;
@@ -66,7 +74,10 @@ export async function login(name: string, password: string, ctx: SessionContext)
 /** The -ERR for a maildrop that was not opened, and its log line. */
 function refusalText(opening: Exclude<MaildropOpening, { kind: 'opened' }>, name: string, ctx: SessionContext): string {
   if (opening.kind === 'in-use') {
-    ctx.log.info({ user: name }, 'lock refused: maildrop in use');
+    // A holder that shows a configuration error (another host's lock file on shared storage) is
+    // worth more than an info line: the operator must hear of it.
+    if (opening.conflict !== undefined) ctx.log.error({ user: name, reason: opening.conflict }, 'lock refused: maildrop lock conflict');
+    else ctx.log.info({ user: name }, 'lock refused: maildrop in use');
     return '[IN-USE] maildrop is locked by another session';
   }
   if (opening.permanent) {
@@ -75,6 +86,12 @@ function refusalText(opening: Exclude<MaildropOpening, { kind: 'opened' }>, name
   }
   ctx.log.error({ user: name, err: opening.error }, opening.stage === 'lock' ? 'maildrop cannot be locked' : 'maildrop scan failed');
   return CANNOT_OPEN;
+}
+
+/** `session 42`: the session number the log lines carry, for a lease row. */
+function holderOf(ctx: SessionContext): string {
+  const session: unknown = ctx.log.bindings()['session'];
+  return typeof session === 'number' || typeof session === 'string' ? `session ${session}` : 'a session';
 }
 
 export function quitAuthorization(): Outcome {

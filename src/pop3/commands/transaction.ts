@@ -65,11 +65,17 @@ export async function quitTransaction(_command: Command, state: TransactionState
   try {
     if (doomed > 0) {
       const result = await state.drop.update();
-      ctx.log.info({ user: state.user, deleted: result.deleted, failed: result.failed }, 'update done');
-      reply =
-        result.failed === 0
-          ? ok(`r2d2 signing off (${result.deleted} message${result.deleted === 1 ? '' : 's'} deleted)`)
-          : err(`[SYS/TEMP] some deleted messages not removed (${result.failed} of ${doomed})`);
+      if (result.lockLost !== undefined) {
+        // Another host may serve this maildrop now (a lease that expired or was taken): its
+        // client's view wins; ours is dropped whole and the client asks again next time.
+        reply = err('[SYS/TEMP] maildrop lock lost: no messages deleted, try again');
+      } else {
+        ctx.log.info({ user: state.user, deleted: result.deleted, failed: result.failed }, 'update done');
+        reply =
+          result.failed === 0
+            ? ok(`r2d2 signing off (${result.deleted} message${result.deleted === 1 ? '' : 's'} deleted)`)
+            : err(`[SYS/TEMP] some deleted messages not removed (${result.failed} of ${doomed})`);
+      }
     }
   } finally {
     try {
