@@ -20,8 +20,8 @@ const UNPARSEABLE_STALE_MS = 60_000;
 export type Judgement =
   | { readonly kind: 'stale' }
   | { readonly kind: 'live' }
-  /** Live, and held on another machine: shared storage with lock files. */
-  | { readonly kind: 'foreign'; readonly conflict: string };
+  /** Live, and held on another machine (shared storage with lock files): `who` says which. */
+  | { readonly kind: 'foreign'; readonly who: string };
 
 const STALE: Judgement = { kind: 'stale' };
 const LIVE: Judgement = { kind: 'live' };
@@ -44,11 +44,8 @@ export async function judge(
     // Our host name and an earlier boot: left by a holder from before our reboot, if untouched since.
     if (!otherHost && seen.mtimeMs < bootTimeMs()) return STALE;
     if (age > FOREIGN_STALE_MS) return STALE;
-    const who = otherHost ? `host ${lock.host}` : `another machine named ${lock.host} (boot id ${bootId})`;
-    return {
-      kind: 'foreign',
-      conflict: `the lock file is held by ${who} (pid ${lock.pid}, refreshed ${Math.round(age / 1000)} s ago): this maildir is shared by several hosts, which lock files do not hold across; set maildrop_lock { backend = database } on every host`,
-    };
+    const machine = otherHost ? `host ${lock.host}` : `another machine named ${lock.host} (boot ${bootId.slice(0, 8)})`;
+    return { kind: 'foreign', who: `${machine} holds its lock file (pid ${lock.pid}, ${Math.round(age / 1000)} s ago)` };
   }
   // Another container on this kernel: pids are not ours to check, but its refreshes are.
   if (lock.scope !== undefined && pidNs !== myPidNs) return age > FOREIGN_STALE_MS ? STALE : LIVE;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { LockAttempt, LockLiveness, MaildropLock } from './locker';
 import { breakStale, create, createSync, LOCK_FILE, nonceIn, read, removeIfOurs, removeIfOursSync } from './lock-files';
-import { host, identity } from './lock-holder';
+import { host, identity, parse } from './lock-holder';
 import { keepFresh } from './lock-refresh';
 import { judge } from './lock-stale';
 
@@ -46,7 +46,7 @@ export async function tryLockMaildrop(maildir: string, liveness?: LockLiveness, 
       const seen = await read(path);
       if (seen === undefined) continue; // released meanwhile
       const judgement = await judge(seen, me, held, liveness);
-      if (judgement.kind === 'foreign') conflict = judgement.conflict;
+      if (judgement.kind === 'foreign') conflict = `${judgement.who}: lock files do not hold across hosts; set maildrop_lock { backend = database }`;
       if (judgement.kind !== 'stale') break;
       if (!(await breakStale(path, seen, nonce))) break;
     }
@@ -69,7 +69,9 @@ export async function liveLockFile(maildir: string, liveness?: LockLiveness): Pr
   if (seen === undefined) return undefined;
   const judgement = await judge(seen, await identity(), held, liveness);
   if (judgement.kind === 'stale') return undefined;
-  return judgement.kind === 'foreign' ? judgement.conflict : `a live lock file: ${seen.content.trim().slice(0, 200)}`;
+  if (judgement.kind === 'foreign') return judgement.who;
+  const holder = parse(seen.content);
+  return holder === undefined ? 'a lock file is being written' : `pid ${holder.pid} of this host holds a lock file`;
 }
 
 function holding(path: string, nonce: string, blocking: boolean): MaildropLock {

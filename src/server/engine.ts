@@ -68,6 +68,7 @@ export class Engine {
       ['listeners', JSON.stringify(next.listeners.map((l) => [l.name, l.address, l.port, l.tls])), JSON.stringify(this.config.listeners.map((l) => [l.name, l.address, l.port, l.tls]))],
       ['threads', String(next.threads), String(this.config.threads)],
       ['uid/gid', `${next.uid}/${next.gid}`, `${this.config.uid}/${this.config.gid}`],
+      ['maildrop_lock', JSON.stringify(next.maildropLock), JSON.stringify(this.config.maildropLock)],
     ] as const;
     for (const [what, now, before] of fixed) {
       if (now !== before) this.options.log.warn(`SIGHUP: ${what} changed; that needs a restart and is not applied`);
