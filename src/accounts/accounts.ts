@@ -1,3 +1,9 @@
+/** Where a maildrop is served, from the row: for a proxy in front (server/auth-http.ts). */
+export interface Route {
+  readonly host?: string;
+  readonly port?: string;
+}
+
 /** What a login asks of the account store. */
 export interface LoginRequest {
   /** The login exactly as the client typed it. */
@@ -15,6 +21,8 @@ export type LoginResult =
       readonly account?: string;
       /** Which password matched when r2d2 verified a `password` column; absent when the query checked it in SQL. */
       readonly matched?: 'main' | 'app';
+      /** The row's `host` and `port` columns, as text, when it has them (the backend, for nginx's auth_http). */
+      readonly route?: Route;
     }
   /** No such user, or a wrong password: the client cannot tell which (RFC 3206 [AUTH]). */
   | {

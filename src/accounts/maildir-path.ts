@@ -1,9 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import { isInside } from '../maildrop/paths';
-import type { LoginResult } from './accounts';
+import type { LoginResult, Route } from './accounts';
 
 /** Columns a login query may return besides the maildir. */
-const NOT_MAILDIR = new Set(['password', 'app_password', 'username']);
+const NOT_MAILDIR = new Set(['password', 'app_password', 'username', 'host', 'port']);
 
 /**
  * Turns the rows a store returned into a login result: exactly one row whose maildir column
@@ -14,12 +14,20 @@ export function maildirFromRows(rows: readonly unknown[], maildirRoot: string | 
   if (rows.length === 0) return { kind: 'denied' };
   if (rows.length > 1) return { kind: 'refused', reason: `query returned ${rows.length} rows` };
   const maildir = maildirOfRow(rows[0], maildirRoot);
-  return typeof maildir === 'string' ? { kind: 'ok', maildir } : maildir;
+  return typeof maildir === 'string' ? { kind: 'ok', maildir, ...routeOf(rows[0]) } : maildir;
+}
+
+/** `{ route }` when the row has a non-NULL `host` or `port` column; nothing otherwise. */
+export function routeOf(row: unknown): { readonly route?: Route } {
+  const host = columnText(row, 'host');
+  const port = columnText(row, 'port');
+  if (host === undefined && port === undefined) return {};
+  return { route: { ...(host === undefined ? {} : { host }), ...(port === undefined ? {} : { port }) } };
 }
 
 /**
  * The maildir of one row: the column named `maildir`, else the first column (the first that
- * is not password, app_password or username). A relative path (PostfixAdmin stores
+ * is not password, app_password, username, host or port). A relative path (PostfixAdmin stores
  * `example.com/john/`) resolves under maildir_root; without maildir_root it is refused.
  */
 export function maildirOfRow(row: unknown, maildirRoot: string | undefined): string | { readonly kind: 'refused'; readonly reason: string } {

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { PasswordsConfig } from '../config/types';
 import type { LoginRequest, LoginResult } from './accounts';
-import { columnText, maildirFromRows, maildirOfRow } from './maildir-path';
+import { columnText, maildirFromRows, maildirOfRow, routeOf } from './maildir-path';
 import type { Rehasher } from './passwords/rehash';
 import { verifyPassword } from './passwords/verify';
 
@@ -61,7 +61,7 @@ export async function loginFromRows(rows: readonly unknown[], request: LoginRequ
     const matched = isAppPassword(row) ? 'app' : 'main';
     if (unusable.length > 0) options.log().warn({ user: account, problems: unusable.join('; ') }, 'login ok, but some password values are unusable');
     if (matched === 'main') options.rehasher?.consider(verdict.stored, value, request, account);
-    return { kind: 'ok', maildir, account, matched };
+    return { kind: 'ok', maildir, account, matched, ...routeOf(row) };
   }
   if (unusable.length > 0) return { kind: 'refused', reason: `no password matched and ${unusable.join('; ')}` };
   return { kind: 'denied', account };

@@ -12,6 +12,8 @@ import type { Config, DatabaseConfig, ListenerConfig, TlsConfig } from './types'
 import { logSchema, toLog } from './log-schema';
 import { checkRehashQueryFormat, passwordsSchema, toPasswordsConfig } from './passwords-schema';
 import { readSecretFile } from './secret-file';
+import { listenProxyKeys, toListenerProxy, trustedProxiesKey } from './proxy-schema';
+import { authHttpSchema, toAuthHttp } from './auth-http-schema';
 
 /** setTimeout's ceiling (2^31 - 1 ms), in whole seconds: longer timers would fire at once. */
 const MAX_TIMER_SECONDS = 2_147_483;
@@ -43,6 +45,7 @@ export const listenSchema = section({
   handshake_timeout: int({ min: 1, max: MAX_TIMER_SECONDS }).default(30),
   plaintext_auth: oneOf(['never', 'always']),
   trust_loopback: bool().default(false),
+  ...listenProxyKeys,
 });
 
 export const databaseSchema = section({
@@ -80,6 +83,8 @@ export const r2d2Schema = section({
     .check((s) => (/^\S+$/.test(s) ? undefined : `must be one word (a syslog tag), got ${JSON.stringify(s)}`))
     .default('server.pop3.r2d2'),
   listen: titled(listenSchema, { min: 1 }),
+  // The default for listeners' (and auth_http's) trusted_proxies: who may send a PROXY header.
+  trusted_proxies: trustedProxiesKey(),
   // 48 random octets (openssl rand 48) that encrypt TLS session tickets: hosts sharing it resume each other's sessions.
   session_ticket_key_file: str().check(notEmpty),
   threads: int({ min: 0, max: 1024 }).default(0),
@@ -105,6 +110,7 @@ export const r2d2Schema = section({
   log: logSchema,
   deliver: deliverSchema,
   maildrop_lock: maildropLockSchema,
+  auth_http: authHttpSchema,
 });
 
 /** The validated c11n, keys as written (snake_case). */
@@ -115,13 +121,14 @@ type DatabaseDoc = R2d2Document['database'][number];
 /** Validates the document and builds the (not yet frozen) Config. */
 export function toConfig(root: Section, personalityDir: string, cores: number): Config {
   const doc = readDocument(r2d2Schema, root);
-  const listeners = doc.listen.map((l) => toListener(l, personalityDir));
+  const listeners = doc.listen.map((l) => toListener(l, personalityDir, doc.trusted_proxies));
   checkListenersDistinct(doc.listen);
   const databases = doc.database.map((d) => toDatabase(d, personalityDir));
   return {
     personalityDir,
     identity: doc.identity,
     listeners,
+    trustedProxies: doc.trusted_proxies ?? [],
     sessionTicketKeyFile: doc.session_ticket_key_file === undefined ? undefined : path.resolve(personalityDir, doc.session_ticket_key_file),
     threads: doc.threads === 0 ? Math.max(1, cores) : doc.threads,
     uid: doc.uid,
@@ -151,10 +158,11 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
     log: toLog(doc.log),
     maildropLock: toMaildropLockConfig(doc.maildrop_lock, databases, chooseAccountsDatabase(doc, databases)),
     deliver: toDeliverConfig(doc.deliver, where(doc, 'deliver') !== undefined, databases, chooseAccountsDatabase(doc, databases)),
+    authHttp: toAuthHttp(doc.auth_http, where(doc, 'auth_http') !== undefined, doc.trusted_proxies, listeners),
   };
 }
 
-function toListener({ title, value }: ListenDoc, personalityDir: string): ListenerConfig {
+function toListener({ title, value }: ListenDoc, personalityDir: string, trustedProxies: readonly string[] | undefined): ListenerConfig {
   const file = (p: string): string => path.resolve(personalityDir, p);
   let tlsConfig: TlsConfig | undefined;
   if (value.tls !== 'none') {
@@ -185,6 +193,7 @@ function toListener({ title, value }: ListenDoc, personalityDir: string): Listen
     // RFC 2595 §2.3 and RFC 8314: no passwords in the clear where TLS is on offer.
     plaintextAuth: value.plaintext_auth ?? (value.tls === 'stls' ? 'never' : 'always'),
     trustLoopback: value.trust_loopback,
+    ...toListenerProxy(title, value, trustedProxies),
   };
 }
 

@@ -51,6 +51,12 @@ export interface ListenerConfig {
   readonly plaintextAuth: 'never' | 'always';
   /** Treat loopback clients as secure for plaintext_auth (local tools). */
   readonly trustLoopback: boolean;
+  /** A PROXY protocol header (v1 or v2) comes first, from a trusted proxy only (server/proxy-protocol). */
+  readonly proxyProtocol: boolean;
+  /** Networks (CIDR) allowed to send it: the listener's own list, else the top-level one. */
+  readonly trustedProxies: readonly string[];
+  /** A trusted proxy that has not sent the whole header by then is dropped. */
+  readonly proxyProtocolTimeoutMs: number;
 }
 
 export type DatabaseDriver = 'mysql' | 'sqlite';
@@ -141,6 +147,18 @@ export type MaildropLockConfig =
   /** A lease row per maildrop in `table` on `database` (default: the accounts database). */
   | { readonly backend: 'database'; readonly leaseMs: number; readonly database: DatabaseConfig; readonly table: string };
 
+/** The `auth_http` section: nginx's mail auth protocol over HTTP (server/auth-http.ts). */
+export interface AuthHttpConfig {
+  /** Where it listens (loopback by default); bound by the supervisor like a listener. */
+  readonly address: string;
+  readonly port: number;
+  /** Whose `Client-IP` header is believed (CIDR); other askers are keyed by their own address. */
+  readonly trustedProxies: readonly string[];
+  /** The backend for a row with no `host` / `port` column (or NULL there). */
+  readonly defaultHost: string;
+  readonly defaultPort: number;
+}
+
 /** The `passwords` section and rehash_query_format_string (src/accounts/passwords). */
 export interface PasswordsConfig {
   /** For stored values with neither a {SCHEME} prefix nor a $id$; undefined: such values are refused. */
@@ -159,6 +177,8 @@ export interface Config {
   /** The syslog tag, `server.pop3.r2d2` by default. */
   readonly identity: string;
   readonly listeners: readonly ListenerConfig[];
+  /** c11n top-level `trusted_proxies` (CIDR): the default of every listener's list. */
+  readonly trustedProxies: readonly string[];
   /** c11n `session_ticket_key_file`: TLS session ticket keys shared by every host using the file; undefined = random at start. */
   readonly sessionTicketKeyFile: string | undefined;
   /** Worker threads; 0 in c11n means one per core and is resolved here. */
@@ -191,4 +211,6 @@ export interface Config {
   readonly maildropLock: MaildropLockConfig;
   /** The `deliver` section; undefined when the personality has none. */
   readonly deliver: DeliverConfig | undefined;
+  /** The `auth_http` section; undefined when the personality has none. */
+  readonly authHttp: AuthHttpConfig | undefined;
 }

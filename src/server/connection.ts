@@ -49,6 +49,8 @@ export class Connection implements Wire {
     socket.setNoDelay(true);
     this.runner = new SessionRunner(this, session, log, options);
     this.attach(socket);
+    // Left paused by a PROXY header read (proxy-protocol/read-header.ts): 'data' alone would not resume it.
+    if (socket.isPaused()) socket.resume();
   }
 
   /** Sends the greeting; resolves when the session has ended and been logged. */

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types';
 import { restartDelay } from './backoff';
 import type { FromSupervisor, FromWorker, ToSupervisor, ToWorker, WorkerData } from './ipc';
+import { endpoints } from './endpoints';
 import { poolPerWorker } from './per-worker';
 import { createSharedBuffers, SharedCounters, ThreadTable, type SharedBuffers } from './shared-state';
 import { PerWorkerCounts } from './shared-tables';
@@ -66,6 +67,7 @@ export class Engine {
   reload(next: Config): void {
     const fixed = [
       ['listeners', JSON.stringify(next.listeners.map((l) => [l.name, l.address, l.port, l.tls])), JSON.stringify(this.config.listeners.map((l) => [l.name, l.address, l.port, l.tls]))],
+      ['auth_http address', JSON.stringify([next.authHttp?.address, next.authHttp?.port]), JSON.stringify([this.config.authHttp?.address, this.config.authHttp?.port])],
       ['threads', String(next.threads), String(this.config.threads)],
       ['uid/gid', `${next.uid}/${next.gid}`, `${this.config.uid}/${this.config.gid}`],
       ['maildrop_lock', JSON.stringify(next.maildropLock), JSON.stringify(this.config.maildropLock)],
@@ -122,7 +124,7 @@ export class Engine {
 
   private async startWorker(slot: number): Promise<void> {
     const fds: Array<[string, number]> = [];
-    for (const listener of this.config.listeners) fds.push([listener.name, await this.dup(listener.name)]);
+    for (const endpoint of endpoints(this.config)) fds.push([endpoint.name, await this.dup(endpoint.name)]);
     const data: WorkerData = { config: this.config, slot, fds, shared: this.shared, implementation: this.options.implementation };
     const worker = new Worker(join(__dirname, 'worker.js'), { workerData: data });
     this.workers[slot] = worker;

@@ -13,6 +13,8 @@ import { statusLine } from '../pop3/replies';
 import { TransportSecurity } from '../pop3/security';
 import { AccountStores } from './account-stores';
 import { ConnectionLimits, localBudget, type ConnectionBudget, type Slot } from './admission';
+import { directArrival, proxyFields, proxyPolicies, type Arrival } from './arrival';
+import { openAuthHttp } from './auth-http/open';
 import { Connection } from './connection';
 import { describeTls, startTls } from './start-tls';
 import { TlsContexts } from './tls-contexts';
@@ -101,10 +103,19 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     if (listener.tlsConfig !== undefined) tlsByListener.set(listener.name, new TlsContexts(listener.tlsConfig));
   }
 
+  let proxies = proxyPolicies(config);
   const accept = (listener: ListenerConfig, socket: Socket): void => {
-    const address = socket.remoteAddress ?? 'unknown';
+    const policy = proxies.get(listener.name);
+    if (policy === undefined) return admit(listener, socket, directArrival(socket));
+    // proxy_protocol: admitted (and counted) as the client the header names, once it is read.
+    void policy.arrive(socket, SYSTEM_CLOCK, log).then((arrival) => arrival !== undefined && admit(listener, socket, arrival));
+  };
+
+  const admit = (listener: ListenerConfig, socket: Socket, arrival: Arrival): void => {
+    const address = arrival.peer;
     const admission = limits.admit(address, config.limits.maxConnectionsPerAddress, config.limits.maxConnections);
     if (admission.kind === 'refused') {
+      socket.resume(); // a socket left paused after a PROXY header would never see the client's FIN
       if (listener.tls === 'implicit') socket.destroy();
       else socket.end(statusLine(false, '[SYS/TEMP] too many connections, try again later'));
       log.warn({ peer: address, listener: listener.name }, `connection refused: ${admission.limit} reached`);
@@ -113,31 +124,32 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const { slot } = admission;
     const tls = tlsByListener.get(listener.name);
     if (listener.tls !== 'implicit' || tls === undefined) {
-      serve(listener, socket, socket, tls, false, slot);
+      serve(listener, socket, arrival, tls, false, slot);
       return;
     }
-    // RFC 8314: on an implicit-TLS port the handshake comes first, then the greeting.
+    // RFC 8314: on an implicit-TLS port the handshake comes first (after a PROXY header), then the greeting.
     startTls(socket, tls).then(
-      (secure) => serve(listener, secure, socket, tls, true, slot),
+      (secure) => serve(listener, secure, arrival, tls, true, slot),
       (error: unknown) => {
         slot.release();
-        log.info({ peer: socket.remoteAddress, listener: listener.name, reason: (error as Error).message }, 'tls handshake failed');
+        log.info({ peer: address, listener: listener.name, reason: (error as Error).message }, 'tls handshake failed');
       },
     );
   };
 
-  const serve = (listener: ListenerConfig, socket: Socket, raw: Socket, tls: TlsContexts | undefined, secure: boolean, slot: Slot): void => {
+  const serve = (listener: ListenerConfig, socket: Socket, arrival: Arrival, tls: TlsContexts | undefined, secure: boolean, slot: Slot): void => {
     const session = nextSession();
-    const peer = raw.remoteAddress ?? 'unknown';
+    const peer = arrival.peer;
     const sessionLog = log.child({ session });
     const security = new TransportSecurity(
-      secure,
+      // TLS the proxy terminated (HAProxy send-proxy-v2-ssl) counts for plaintext_auth.
+      secure || arrival.proxiedTls !== undefined,
       listener.tls === 'stls' && tls !== undefined,
       listener.plaintextAuth === 'always',
       listener.trustLoopback && LOOPBACK.test(peer),
     );
-    const tlsNote = secure ? describeTls(socket as TLSSocket) : listener.tls === 'stls' ? 'stls offered' : 'none';
-    sessionLog.info({ peer, listener: listener.name, tls: tlsNote, worker: deps.worker }, 'connected');
+    const tlsNote = secure ? describeTls(socket as TLSSocket) : (arrival.proxiedTls ?? (listener.tls === 'stls' ? 'stls offered' : 'none'));
+    sessionLog.info({ peer, ...proxyFields(arrival), listener: listener.name, tls: tlsNote, worker: deps.worker }, 'connected');
     const store = stores.take();
     const pop3 = new Pop3Session(
       {
@@ -161,7 +173,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       clock: SYSTEM_CLOCK,
       security,
       tls,
-      ...(secure ? { tlsDescription: tlsNote } : {}),
+      ...(secure || arrival.proxiedTls !== undefined ? { tlsDescription: tlsNote } : {}),
     });
     connections.add(connection);
     const ended = connection.start().finally(() => {
@@ -175,6 +187,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   const servers: Server[] = [];
   const bound: BoundListener[] = [];
+  let authHttp: Awaited<ReturnType<typeof openAuthHttp>>;
   try {
     for (const listener of config.listeners) {
       const server = createServer({ allowHalfOpen: true }, (socket) => accept(listener, socket));
@@ -185,6 +198,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       bound.push({ name: listener.name, address: listener.address, port });
       if (!deps.listenFds?.has(listener.name)) log.info({ listener: listener.name, tls: listener.tls }, `listening on ${listener.address}:${port}`);
     }
+    authHttp = await openAuthHttp(config, deps, { current: () => ({ config: config.authHttp, penalty }), stores, log, nextSession });
+    if (authHttp !== undefined) bound.push(authHttp.bound);
   } catch (error) {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
     if (deps.locker === undefined) await locker.close().catch(() => undefined);
@@ -213,6 +228,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     },
     reconfigure(next: Config, nextAccounts?: Accounts) {
       config = next;
+      proxies = proxyPolicies(next);
       penalty = new PenaltyPolicy(penalties, next.limits.authFailureDelayMs, next.limits.authPenaltyMaxMs);
       // The old store closes when the last session that took it has ended.
       if (nextAccounts !== undefined) stores.replace(nextAccounts);
@@ -228,6 +244,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       for (const connection of connections) connection.shutdown();
       await Promise.all(pending);
       await closed;
+      await authHttp?.close();
       await stores.closeAll();
       if (deps.locker === undefined) await locker.close().catch((error: unknown) => log.error({ err: error }, 'maildrop locker close failed'));
       unsubscribe(MAILDIRSIZE_REFUSED_CHANNEL, refusedMaildirsize);

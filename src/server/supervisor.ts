@@ -15,6 +15,7 @@ import type { BinderMessage } from './binder';
 import { restartDelay } from './backoff';
 import type { FromSupervisor, ToSupervisor } from './ipc';
 import { TlsMaterial } from './tls-material';
+import { AUTH_HTTP_ENDPOINT, endpoints } from './endpoints';
 
 const RESTART_BACKOFF_MS = [500, 1000, 5000, 15000] as const;
 
@@ -71,7 +72,7 @@ interface RawHandle {
 
 /** Binds every listener in a binder child (see binder.ts); resolves with raw handles and ports. */
 async function bindListeners(config: Config): Promise<Map<string, { handle: RawHandle; port: number }>> {
-  const requests = config.listeners.map((l) => ({ name: l.name, address: l.address, port: l.port }));
+  const requests = endpoints(config);
   const child = fork(join(__dirname, 'binder.js'), [JSON.stringify(requests)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: engineEnvironment(process.env),
@@ -86,7 +87,7 @@ async function bindListeners(config: Config): Promise<Map<string, { handle: RawH
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   if (failures.length > 0) throw new StartupError(failures.join('; '));
-  if (code !== 0 || bound.size !== config.listeners.length) throw new StartupError('binding the listening sockets failed');
+  if (code !== 0 || bound.size !== requests.length) throw new StartupError('binding the listening sockets failed');
   return bound;
 }
 
@@ -149,6 +150,8 @@ export async function runSupervisor(
     log.info({ listener: listener.name, tls: listener.tls }, `listening on ${listener.address}:${port}`);
     if (banner !== undefined && listener === config.listeners[0]) process.stdout.write(banner(port) + '\n');
   }
+  const auth = config.authHttp;
+  if (auth !== undefined) log.info({ listener: AUTH_HTTP_ENDPOINT }, `listening on ${auth.address}:${servers.get(AUTH_HTTP_ENDPOINT)?.port ?? auth.port}`);
 
   const spawnEngine = (): void => {
     const child = fork(join(__dirname, 'engine-main.js'), [], {

@@ -21,6 +21,11 @@ const MULTI = new Set(['CAPA', 'LIST', 'UIDL', 'RETR', 'TOP']);
 export class Pop3Client {
   private constructor(private readonly wire: LineSocket) {}
 
+  /** A client over a connection made elsewhere (a PROXY header sent first, another local address). */
+  static over(wire: LineSocket): Pop3Client {
+    return new Pop3Client(wire);
+  }
+
   static async open(port: number): Promise<Pop3Client> {
     return new Pop3Client(await LineSocket.connect(port));
   }

@@ -26,7 +26,9 @@ const MYSQL_DEFAULTS = {
 
 const LOCAL_LOCK = { backend: 'local', leaseMs: 30_000, database: undefined, table: 'r2d2_maildrop_lock' };
 
-const PLAIN_110 = { name: 'pop3', address: '0.0.0.0', port: 110, tls: 'none', tlsConfig: undefined, plaintextAuth: 'always', trustLoopback: false };
+/** A listener's PROXY protocol keys when none is written. */
+const NO_PROXY = { proxyProtocol: false, trustedProxies: [], proxyProtocolTimeoutMs: 3000 };
+const PLAIN_110 = { name: 'pop3', address: '0.0.0.0', port: 110, tls: 'none', tlsConfig: undefined, plaintextAuth: 'always', trustLoopback: false, ...NO_PROXY };
 const tlsFiles = (dir: string) => ({
   certificate: `${dir}/a.pem`, privateKey: `${dir}/a.key`, passphrase: undefined, minVersion: 'TLSv1.2', ciphers: undefined, sni: [], handshakeTimeoutMs: 30_000,
 });
@@ -37,6 +39,7 @@ t.test('a minimal config gets every default', async (t) => {
     personalityDir: DIR,
     identity: 'server.pop3.r2d2',
     listeners: [PLAIN_110],
+    trustedProxies: [],
     threads: 8,
     uid: undefined,
     gid: undefined,
@@ -97,7 +100,7 @@ log { destination = syslog, level = trace }
     personalityDir: DIR,
     identity: 'pop.example.org',
     listeners: [
-      { name: 'pop3', address: '192.0.2.1', port: 110, tls: 'stls', tlsConfig: tlsFiles('/etc/ssl'), plaintextAuth: 'never', trustLoopback: false },
+      { name: 'pop3', address: '192.0.2.1', port: 110, tls: 'stls', tlsConfig: tlsFiles('/etc/ssl'), plaintextAuth: 'never', trustLoopback: false, ...NO_PROXY },
       {
         name: 'pop3s',
         address: '::',
@@ -111,8 +114,10 @@ log { destination = syslog, level = trace }
         },
         plaintextAuth: 'never',
         trustLoopback: false,
+        ...NO_PROXY,
       },
     ],
+    trustedProxies: [],
     threads: 3,
     uid: 'vmail',
     gid: 'mail',
