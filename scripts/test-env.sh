@@ -8,7 +8,8 @@ set -euo pipefail
 
 # (wabt: wat2wasm rebuilds the encoder's WebAssembly kernel to check the committed bytes.)
 # (haproxy, nginx + libnginx-mod-mail: the PROXY protocol and auth_http tests run them in front of r2d2.)
-packages=(curl openssl python3 fetchmail mpop getmail6 rsyslog fail2ban postfix dovecot-core apache2-utils whois python3-passlib wabt mariadb-server mariadb-client haproxy nginx libnginx-mod-mail)
+# (galera-4, galera-arbitrator-4 (garbd), rsync (state transfer), iproute2, util-linux (unshare): the lab.)
+packages=(curl openssl python3 fetchmail mpop getmail6 rsyslog fail2ban postfix dovecot-core apache2-utils whois python3-passlib wabt mariadb-server mariadb-client haproxy nginx libnginx-mod-mail galera-4 galera-arbitrator-4 rsync iproute2 util-linux)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -1,8 +1,9 @@
 // A mysql2 pool per server of a `database` section, used in order: statements go to the first
 // server that answers; one that fails (refused, unreachable within connect_timeout, a broken
-// connection, a query timeout, a Galera node that is not ready, a read-only server) is set aside
-// and the statement is asked of the next. A server set aside is probed in the background every
-// few seconds and used again as soon as it answers, so no login waits on a server still down.
+// connection, a query timeout, a Galera node that is not ready, a read-only server, a server
+// shutting down) is set aside and the statement is asked of the next. A server set aside is
+// probed in the background every few seconds and used again as soon as it answers, so no login
+// waits on a server still down.
 //
 // Ordered, not round-robin, on purpose: on Galera every host then writes to the same node
 // (maildrop leases conflict in InnoDB's locks, not in certification), and with a primary and a
@@ -46,8 +47,14 @@ export interface MysqlPool {
 
 /** How often a server set aside is asked again. */
 const PROBE_INTERVAL_MS = 5000;
-/** Server errors that mean "ask another server": a Galera node outside the primary component, a read-only server. */
-const UNUSABLE_SERVER_ERRNOS = new Set([1047, 1290, 1836]);
+/**
+ * Server errors that mean "ask another server": a Galera node outside the primary component
+ * (1047; 1180 when it leaves while a write commits: "Error while appending streaming replication
+ * fragment (provider status: Not connected to Primary Component)", nothing committed), a
+ * read-only server (1290, 1836), a server shutting down (1053) or that killed or interrupted
+ * the statement's connection on its way down (1927, 1317).
+ */
+const UNUSABLE_SERVER_ERRNOS = new Set([1047, 1053, 1180, 1290, 1317, 1836, 1927]);
 
 interface Server {
   readonly name: string;

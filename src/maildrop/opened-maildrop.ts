@@ -26,6 +26,11 @@ export class OpenedMaildrop {
     private readonly log: Logger,
   ) {}
 
+  /** Why the lock may no longer be ours (a lease not renewed in time, or taken); undefined while it holds. */
+  get lockLost(): string | undefined {
+    return this.lock.lost;
+  }
+
   /** A listed message's body, for RETR and TOP. */
   message(entry: MessageEntry): MessageFile {
     return new MessageFile(messagePath(this.folders, entry), `${entry.dir}/${entry.file}`, entry.size, this.io, this.log);

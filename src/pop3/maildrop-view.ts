@@ -76,6 +76,11 @@ export class MaildropView {
     return this.drop.applyDeletions(this.drop.snapshot.messages.filter((_, index) => this.deleted[index] === 1));
   }
 
+  /** Why the maildrop lock may no longer be this session's (see MaildropLock.lost); undefined while it holds. */
+  get lockLost(): string | undefined {
+    return this.drop.lockLost;
+  }
+
   get doomedCount(): number {
     return this.deletedCount;
   }

@@ -26,9 +26,9 @@ export class LineSocket {
     this.attach(socket);
   }
 
-  /** Connects, in plain or implicit TLS (`ca`: the test CA, PEM). */
-  static async connect(port: number, tls?: { ca: string | Buffer }): Promise<LineSocket> {
-    const socket: Socket = tls === undefined ? tcpConnect({ port, host: '127.0.0.1' }) : tlsConnect({ port, host: '127.0.0.1', ca: tls.ca, servername: 'localhost' });
+  /** Connects, in plain or implicit TLS (`ca`: the test CA, PEM); to loopback unless `host` says otherwise (the lab). */
+  static async connect(port: number, tls?: { ca: string | Buffer }, host = '127.0.0.1'): Promise<LineSocket> {
+    const socket: Socket = tls === undefined ? tcpConnect({ port, host }) : tlsConnect({ port, host, ca: tls.ca, servername: 'localhost' });
     await new Promise<void>((resolve, reject) => {
       socket.once(tls === undefined ? 'connect' : 'secureConnect', () => resolve());
       socket.once('error', reject);

@@ -26,13 +26,13 @@ export class Pop3Client {
     return new Pop3Client(wire);
   }
 
-  static async open(port: number): Promise<Pop3Client> {
-    return new Pop3Client(await LineSocket.connect(port));
+  static async open(port: number, host?: string): Promise<Pop3Client> {
+    return new Pop3Client(await LineSocket.connect(port, undefined, host));
   }
 
   /** Connects and reads the greeting. */
-  static async greeted(port: number): Promise<{ client: Pop3Client; greeting: Response }> {
-    const client = await Pop3Client.open(port);
+  static async greeted(port: number, host?: string): Promise<{ client: Pop3Client; greeting: Response }> {
+    const client = await Pop3Client.open(port, host);
     return { client, greeting: await client.readStatus() };
   }
 

@@ -102,6 +102,19 @@ t.test('two servers on one maildir: [IN-USE] across them, a stolen lease deletes
     await db.query(`DELETE FROM \`${db.name}\`.${LEASE_TABLE}`);
   });
 
+  t.test('once a renewal finds the lease taken, the session serves nothing more from the maildrop', async (t) => {
+    const { client, reply } = await login(a.port());
+    t.ok(reply.ok);
+    t.ok((await client.cmd('DELE 1')).ok);
+    await expireLeases(db);
+    await db.query(`UPDATE \`${db.name}\`.${LEASE_TABLE} SET token = REPEAT('e', 32), holder_host = 'mx8', expires_at = UTC_TIMESTAMP(6) + INTERVAL 60 SECOND`);
+    await a.waitFor(/maildrop lease lost/); // the next renewal (every lease/3 = 1 s)
+    t.same(await client.cmd('RETR 2'), { ok: false, text: '[SYS/TEMP] maildrop lock lost: log in again' });
+    t.same(await client.cmd('QUIT'), { ok: false, text: '[SYS/TEMP] maildrop lock lost: no messages deleted, try again' });
+    client.destroy();
+    await db.query(`DELETE FROM \`${db.name}\`.${LEASE_TABLE}`);
+  });
+
   t.test('r2d2 maildir fix -p takes the same lease: it waits for a session on any server', async (t) => {
     writeFileSync(join(md, 'new', '1700000000.M1P1.mx1'), 'Subject: no size in my name\n\nhi\n');
     const { client, reply } = await login(b.port());
