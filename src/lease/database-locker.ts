@@ -20,6 +20,8 @@ export interface DatabaseLockSettings {
   readonly database: DatabaseConfig;
   readonly leaseMs: number;
   readonly table: string;
+  /** A monotonic clock in ms; performance.now() unless a test moves time itself. */
+  readonly now?: () => number;
 }
 
 /** Connections per thread: renewals are one statement per lease/3, takes and releases one each per session. */
@@ -37,6 +39,7 @@ export class DatabaseLocker implements MaildropLocker, LeaseOwner {
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
   private readonly queryTimeoutMs: number;
+  readonly now: () => number;
 
   constructor(
     settings: DatabaseLockSettings,
@@ -45,6 +48,7 @@ export class DatabaseLocker implements MaildropLocker, LeaseOwner {
     private readonly hostName = hostname(),
   ) {
     this.sql = leaseStatements(settings.table);
+    this.now = settings.now ?? (() => performance.now());
     this.leaseMs = settings.leaseMs;
     // A statement must not outlive the renewal period it serves.
     this.queryTimeoutMs = Math.max(1000, Math.min(settings.database.queryTimeoutMs, Math.floor(settings.leaseMs / 3)));
@@ -57,7 +61,7 @@ export class DatabaseLocker implements MaildropLocker, LeaseOwner {
     const maildrop = createHash('sha256').update(path).digest('hex');
     const token = randomBytes(16).toString('hex');
     const holder = `pid ${process.pid} thread ${threadId} ${request.holder}`.slice(0, 255);
-    const sentAt = performance.now();
+    const sentAt = this.now();
     let taken: boolean;
     try {
       const result = await this.run(this.sql.take, [maildrop, path.slice(0, 1024), token, this.hostName.slice(0, 255), holder, this.leaseSeconds]);
@@ -129,7 +133,7 @@ export class DatabaseLocker implements MaildropLocker, LeaseOwner {
   }
 
   private async renewBatch(batch: readonly Lease[]): Promise<void> {
-    const sentAt = performance.now();
+    const sentAt = this.now();
     const tokens = batch.map((l) => l.token);
     try {
       const result = await this.pool.run({ sql: this.sql.renewMany, params: [this.leaseSeconds, tokens], timeoutMs: this.queryTimeoutMs, retry: true, text: true });

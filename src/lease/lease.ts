@@ -2,7 +2,6 @@
 // counted on this host's monotonic clock from when a take or renewal was *sent*: the database's
 // own expiry (counted from when it ran the statement) is never earlier, so "still ours" here is
 // never wrong in the unsafe direction.
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Param } from '../accounts/mysql-pool';
 import type { MaildropLock } from '../maildrop/locker';
@@ -13,6 +12,8 @@ export interface LeaseOwner {
   readonly sql: LeaseStatements;
   readonly leaseMs: number;
   readonly leaseSeconds: number;
+  /** A monotonic clock in ms (this.owner.now(); injected by tests). */
+  now(): number;
   run(sql: string, params: readonly Param[]): Promise<unknown>;
   forget(lease: Lease): void;
 }
@@ -46,11 +47,11 @@ export class Lease implements MaildropLock {
 
   get lost(): string | undefined {
     if (this.lostReason !== undefined) return this.lostReason;
-    if (performance.now() <= this.confirmedUntil) return undefined;
+    if (this.owner.now() <= this.confirmedUntil) return undefined;
     return `the lease was not renewed in time (database unreachable): another host may have taken it`;
   }
 
-  /** A renewal sent at `sentAt` (performance.now()) succeeded. */
+  /** A renewal sent at `sentAt` (owner.now()) succeeded. */
   renewed(sentAt: number): void {
     if (this.lostReason !== undefined) return;
     this.confirmedUntil = Math.max(this.confirmedUntil, sentAt + this.owner.leaseMs);
@@ -62,7 +63,7 @@ export class Lease implements MaildropLock {
 
   /** A renewal failed (the database did not answer): said once, when the term has run out. */
   notRenewed(error: unknown): void {
-    if (this.lostReason !== undefined || this.expiredSaid || performance.now() <= this.confirmedUntil) return;
+    if (this.lostReason !== undefined || this.expiredSaid || this.owner.now() <= this.confirmedUntil) return;
     this.expiredSaid = true;
     const reason = error instanceof Error ? error.message : String(error);
     this.log?.warn({ maildir: this.path, reason }, 'maildrop lease expired: not renewed in time; no deletions unless it is confirmed');
@@ -78,7 +79,7 @@ export class Lease implements MaildropLock {
 
   async confirm(): Promise<boolean> {
     if (this.lostReason !== undefined || this.released) return false;
-    const sentAt = performance.now();
+    const sentAt = this.owner.now();
     try {
       if (affectedRows(await this.owner.run(this.owner.sql.renewOne, [this.owner.leaseSeconds, this.token])) === 1) {
         this.renewed(sentAt);
@@ -110,7 +111,7 @@ export class Lease implements MaildropLock {
 
   /** Until the term would have run out anyway: after that the row is free for anyone. */
   private retryRelease(): void {
-    if (performance.now() > this.confirmedUntil) {
+    if (this.owner.now() > this.confirmedUntil) {
       this.settle();
       return;
     }

@@ -5,6 +5,7 @@
 import { utimesSync, writeFileSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import t, { type Test } from 'tap';
 import { DatabaseLocker } from '../../src/lease/database-locker';
 import type { LockAttempt, MaildropLock } from '../../src/maildrop/locker';
@@ -27,8 +28,8 @@ async function setup(t: Test): Promise<{ db: TestDatabase; md: string }> {
   return { db, md: mail.maildir('alice') };
 }
 
-function locker(t: Test, db: TestDatabase, host: string, hosts?: { host: string; port: number }[]): DatabaseLocker {
-  const l = new DatabaseLocker({ database: databaseConfig(db, hosts), leaseMs: LEASE_MS, table: LEASE_TABLE }, undefined, host);
+function locker(t: Test, db: TestDatabase, host: string, hosts?: { host: string; port: number }[], now?: () => number): DatabaseLocker {
+  const l = new DatabaseLocker({ database: databaseConfig(db, hosts), leaseMs: LEASE_MS, table: LEASE_TABLE, ...(now === undefined ? {} : { now }) }, undefined, host);
   t.teardown(() => l.close());
   return l;
 }
@@ -113,12 +114,13 @@ t.test('the database away for longer than a lease: no deletions unless the lease
   const proxy = new TcpProxy(MARIADB.host, MARIADB.port);
   await proxy.start();
   t.teardown(() => proxy.stop());
-  const a = locker(t, db, 'mx1', [{ host: '127.0.0.1', port: proxy.port }]);
+  let skew = 0; // this host's monotonic clock, moved by the test
+  const a = locker(t, db, 'mx1', [{ host: '127.0.0.1', port: proxy.port }], () => performance.now() + skew);
   const lease = held(await ask(a, md));
   await proxy.stop();
   await a.renewAll(); // fails: the database is gone
   t.equal(lease.lost, undefined, 'within its term it is still ours');
-  await new Promise((resolve) => setTimeout(resolve, LEASE_MS + 200)); // the term runs out on this host's clock
+  skew += LEASE_MS + 1; // the term runs out on this host's clock
   t.match(lease.lost, /not renewed in time/, 'past its term: maybe taken');
   t.equal(await lease.confirm(), false, 'cannot confirm while the database is away');
   await proxy.start();
