@@ -205,6 +205,7 @@ async function measureIdle(pool: LoadPool, serverPid: number, target: Target, us
     sessions: n,
     errors: opened.errors + closed.errors,
     errorSamples: [...opened.errorSamples, ...closed.errorSamples].slice(0, 5),
+    errorEvents: [],
     bytes: 0,
     messages: 0,
     latencies: new Float64Array(0),

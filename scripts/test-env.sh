@@ -16,6 +16,7 @@ packages=(
   prometheus                                                       # metrics: a real Prometheus scrapes r2d2 (promtool too)
   adduser                                                          # the Debian package's postinst makes its user with it (integration/package-deb)
   swaks                                                            # LMTP protocol cases
+  galera-4 galera-arbitrator-4 rsync iproute2 util-linux           # the lab: Galera with garbd, its state transfer, namespaces, unshare
   dovecot-pop3d libidn12                                           # import-uidls: Dovecot serving before the move; Courier's unpacked pop3d needs libidn12
 )
 missing=()

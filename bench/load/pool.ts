@@ -95,6 +95,7 @@ function merge(results: readonly RunResult[], wallMs: number, cpuMs: number): Lo
     sessions: results.reduce((n, r) => n + r.sessions, 0),
     errors: results.reduce((n, r) => n + r.errors, 0),
     errorSamples: samples.slice(0, 5),
+    errorEvents: results.flatMap((r) => r.errorEvents),
     bytes: results.reduce((n, r) => n + r.bytes, 0),
     messages: results.reduce((n, r) => n + r.messages, 0),
     latencies,

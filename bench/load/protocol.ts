@@ -40,11 +40,18 @@ export type ToWorker =
   | { readonly type: 'idle-open'; readonly spec: IdleSpec }
   | { readonly type: 'idle-close' };
 
+export interface ErrorEvent {
+  readonly at: number;
+  readonly text: string;
+}
+
 export interface RunResult {
   readonly sessions: number;
   readonly errors: number;
   /** Up to a few distinct error texts, for the report. */
   readonly errorSamples: readonly string[];
+  /** When each error happened (Date.now() ms) and its text, up to MAX_ERROR_EVENTS: the lab places them in time. */
+  readonly errorEvents: readonly ErrorEvent[];
   readonly bytes: number;
   readonly messages: number;
   /** Session latencies in ms (connect to the QUIT reply). */

@@ -2,18 +2,21 @@
 // previous one ends) until the deadline or the session count, then reports.
 import { parentPort } from 'node:worker_threads';
 import type { Pop3Conn } from './pop3-conn';
-import type { FromWorker, IdleSpec, RunResult, RunSpec, ToWorker } from './protocol';
+import type { ErrorEvent, FromWorker, IdleSpec, RunResult, RunSpec, ToWorker } from './protocol';
 import { login, runSession } from './sessions';
 
 const MAX_ERROR_SAMPLES = 5;
+const MAX_ERROR_EVENTS = 10_000;
 
 class Errors {
   count = 0;
   readonly samples: string[] = [];
+  readonly events: ErrorEvent[] = [];
   add(error: unknown): void {
     this.count++;
     const text = error instanceof Error ? error.message : String(error);
     if (this.samples.length < MAX_ERROR_SAMPLES && !this.samples.includes(text)) this.samples.push(text);
+    if (this.events.length < MAX_ERROR_EVENTS) this.events.push({ at: Date.now(), text });
   }
 }
 
@@ -40,7 +43,16 @@ async function run(spec: RunSpec): Promise<RunResult> {
     }
   };
   await Promise.all(spec.clients.map(client));
-  return { sessions: latencies.length, errors: errors.count, errorSamples: errors.samples, bytes, messages, latencies: Float64Array.from(latencies), tls };
+  return {
+    sessions: latencies.length,
+    errors: errors.count,
+    errorSamples: errors.samples,
+    errorEvents: errors.events,
+    bytes,
+    messages,
+    latencies: Float64Array.from(latencies),
+    tls,
+  };
 }
 
 let idle: Pop3Conn[] = [];

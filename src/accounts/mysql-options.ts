@@ -1,9 +1,12 @@
-// How a `database` section (driver mysql) reaches MySQL/MariaDB: for the login pool
-// (accounts/mysql.ts) and for deliver's one-shot recipient queries (deliver/recipient.ts).
+// How a `database` section (driver mysql) reaches MySQL/MariaDB: for its pools (mysql-pool.ts:
+// logins, maildrop leases, deliver's recipient queries) and check-config's one-shot connections.
 import type { ConnectionOptions } from 'mysql2/promise';
 import type { DatabaseConfig } from '../config/types';
 
-/** mysql2 connection options from a database section; a unix socket, when set, wins over host/port. */
+/**
+ * mysql2 connection options from a database section, for its first server; a unix socket, when
+ * set, wins over host/port. mysql-pool.ts sets host and port per server of `hosts`.
+ */
 export function mysqlConnectionOptions(db: DatabaseConfig): ConnectionOptions {
   return {
     user: db.user,

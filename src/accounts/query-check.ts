@@ -3,6 +3,7 @@
 // A database that cannot be reached is no reason to refuse a start (it may come up later, and
 // logins then recover by themselves): that is reported as a warning.
 import type { Config, DatabaseConfig } from '../config/types';
+import { connectToFirstServer, serverNames, type CheckConnection } from './mysql-connect';
 import { compileQuery } from './query-format';
 
 /** One configured query: its c11n key, the database it runs on, its text. */
@@ -89,24 +90,17 @@ async function checkSqlite(database: DatabaseConfig, queries: readonly Configure
 }
 
 async function checkMysql(database: DatabaseConfig, queries: readonly ConfiguredQuery[]): Promise<QueryCheck> {
-  const { createConnection } = await import('mysql2/promise');
-  const where = database.socket ?? `${database.host}:${database.port}`;
   const notChecked = queries.map((q) => q.key).join(', ');
-  let connection: Awaited<ReturnType<typeof createConnection>>;
+  let opened: CheckConnection;
   try {
-    connection = await createConnection({
-      user: database.user,
-      password: database.password,
-      database: database.database.length > 0 ? database.database : undefined,
-      connectTimeout: database.connectTimeoutMs,
-      ...(database.socket !== undefined ? { socketPath: database.socket } : { host: database.host, port: database.port }),
-    });
+    opened = await connectToFirstServer(database);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return { rejected: [], warnings: [`database "${database.name}" (${where}) cannot be reached: ${reason}; not checked: ${notChecked}`] };
+    return { rejected: [], warnings: [`database "${database.name}" (${serverNames(database)}) cannot be reached: ${reason}; not checked: ${notChecked}`] };
   }
+  const { connection, server: where } = opened;
   const rejected: string[] = [];
-  const warnings: string[] = [];
+  const warnings = opened.skipped.map((skipped) => `database "${database.name}": server ${skipped}; checked on ${where}`);
   try {
     for (const query of queries) {
       const outcome = await withTimeout(connection.prepare(compileQuery(query.format).sql), database.queryTimeoutMs);
@@ -128,9 +122,9 @@ async function checkMysql(database: DatabaseConfig, queries: readonly Configured
   return { rejected, warnings };
 }
 
-type Outcome<T> = { kind: 'ok'; value: T } | { kind: 'failed'; error: unknown } | { kind: 'timeout' };
+export type Outcome<T> = { kind: 'ok'; value: T } | { kind: 'failed'; error: unknown } | { kind: 'timeout' };
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<Outcome<T>> {
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<Outcome<T>> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve({ kind: 'timeout' }), ms);
     promise.then(
@@ -142,6 +136,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<Outcome<T>> {
 }
 
 /** mysql2 marks errors of the connection itself (not of the statement) as fatal. */
-function isConnectionError(error: unknown): boolean {
+export function isConnectionError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { fatal?: unknown }).fatal === true;
 }

@@ -9,6 +9,8 @@ import { ProgressBar, wantProgress } from '../maildir-tools/progress';
 import { importUidls, type ImportResult } from '../maildir-tools/uidl-import';
 import type { Source } from '../maildir-tools/uidl-foreign';
 import { errnoCode } from '../maildrop/util';
+import { toolLocker } from './tool-locker';
+import type { MaildropLocker } from '../maildrop/locker';
 
 /** Something could not be kept (a conflict, an invalid unique-id, a failed rename): fsck-style 1, as check/fix. */
 const EX_NOT_KEPT = 1;
@@ -21,6 +23,7 @@ interface ImportCommandOptions {
   dryRun?: boolean;
   wait?: string;
   progress?: boolean;
+  personality?: string;
 }
 
 export function registerImportUidls(maildir: Command): void {
@@ -34,6 +37,7 @@ export function registerImportUidls(maildir: Command): void {
     .option('--reuse-xuidl', 'dovecot: pop3_reuse_xuidl = yes (an X-UIDL header comes first)')
     .option('-n, --dry-run', 'say what would be done; change nothing')
     .option('--wait <seconds>', 'wait this long for a POP3 session to release the maildrop', '30')
+    .option('-p, --personality <dir>', "take the maildrop lock as this personality's servers do (maildrop_lock: database leases across hosts); default $SERVER_PERSONALITY_PATH, else lock files")
     .option('--progress', 'show a progress bar on stderr (default: on a terminal, for 1,000 files or more)')
     .option('--no-progress', 'never show a progress bar')
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EX_USAGE))
@@ -64,6 +68,15 @@ export async function runImport(dirs: readonly string[], options: ImportCommandO
   if (options.controlDir !== undefined && (options.from !== 'dovecot' || dirs.length !== 1)) return usage('--control-dir goes with --from dovecot and one maildir');
   if (options.reuseXuidl === true && options.from !== 'dovecot') return usage('--reuse-xuidl goes with --from dovecot');
   if (options.uidlFormat !== undefined && options.from === 'xuidl') return usage('--uidl-format goes with --from dovecot or courier');
+  const locker = toolLocker(options.personality);
+  try {
+    return await importAll(dirs, options, seconds * 1000, locker);
+  } finally {
+    await locker.close();
+  }
+}
+
+async function importAll(dirs: readonly string[], options: ImportCommandOptions, waitMs: number, locker: MaildropLocker): Promise<number> {
   let status = EX_OK;
   for (const dir of dirs.map((d) => resolve(d))) {
     try {
@@ -73,7 +86,8 @@ export async function runImport(dirs: readonly string[], options: ImportCommandO
         ...(options.uidlFormat === undefined ? {} : { uidlFormat: options.uidlFormat }),
         reuseXuidl: options.reuseXuidl === true,
         dryRun: options.dryRun === true,
-        waitMs: seconds * 1000,
+        waitMs,
+        locker,
         report: (line) => out(`${dir}: ${line}`),
         onProgress: progress(options, `reading ${dir}`),
         onMeasureProgress: progress(options, `measuring ${dir}`),

@@ -8,8 +8,10 @@ import { auditMaildir, type Audit, type Finding } from '../maildir-tools/maildir
 import { fixMaildir } from '../maildir-tools/maildir-fix';
 import { PROBLEM_TEXT } from '../maildir-tools/name-fix';
 import { ProgressBar, wantProgress } from '../maildir-tools/progress';
+import type { MaildropLocker } from '../maildrop/locker';
 import { errnoCode } from '../maildrop/util';
 import { registerImportUidls } from './import-uidls-command';
+import { toolLocker } from './tool-locker';
 
 /** check/fix found something still to do (sysexits has no word for it; fsck-style 1). */
 export const EX_FOUND = 1;
@@ -20,6 +22,7 @@ interface CommonOptions {
 }
 
 interface FixCommandOptions extends CommonOptions {
+  personality?: string;
   dryRun?: boolean;
   wait?: string;
   newUidl?: boolean;
@@ -47,6 +50,7 @@ export function registerMaildir(program: Command): void {
     .command('fix')
     .description('rename those files so that r2d2 reads their sizes from their names, keeping every POP3 unique-id; takes the maildrop lock; exit 0 done, 1 some left, 66 no maildir, 75 locked or error')
     .argument('<dir...>', 'maildirs (folders holding tmp/ new/ cur/)')
+    .option('-p, --personality <dir>', "take the maildrop lock as this personality's servers do (maildrop_lock: database leases across hosts); default $SERVER_PERSONALITY_PATH, else lock files")
     .option('-n, --dry-run', 'say what would be renamed; change nothing')
     .option('--wait <seconds>', 'wait this long for a POP3 session to release the maildrop', '30')
     .option('--new-uidl', 'also rename names that cannot keep their unique-id (clients then fetch those messages once more)')
@@ -99,12 +103,22 @@ export async function runFix(dirs: readonly string[], options: FixCommandOptions
     process.stderr.write(`r2d2 maildir fix: --wait must be a number of seconds, got ${JSON.stringify(options.wait)}\n`);
     return EX_USAGE;
   }
+  const locker = toolLocker(options.personality);
+  try {
+    return await fixAll(dirs, options, seconds, locker);
+  } finally {
+    await locker.close();
+  }
+}
+
+async function fixAll(dirs: readonly string[], options: FixCommandOptions, seconds: number, locker: MaildropLocker): Promise<number> {
   let status = EX_OK;
   for (const dir of dirs.map((d) => resolve(d))) {
     try {
       const result = await audit(dir, options);
       for (const f of result.findings) if (f.kind !== 'name' && !needsFix(f)) out(`${dir}: ${describe(f)}`);
       const fixed = await fixMaildir(result, {
+        locker,
         dryRun: options.dryRun === true,
         waitMs: seconds * 1000,
         newUidl: options.newUidl === true,

@@ -2,6 +2,7 @@ import { cpus } from 'node:os';
 import { openAccounts } from '../accounts/open-accounts';
 import { checkQueries } from '../accounts/query-check';
 import { loadConfig } from '../config/load';
+import { checkLeaseTable } from '../lease/lease-check';
 import type { Config } from '../config/types';
 import { openLog } from '../log/logger';
 import { runSupervisor, sessionCredentials, StartupError } from '../server/supervisor';
@@ -16,8 +17,8 @@ export function readConfig(personalityDir: string): Config {
 
 /**
  * Everything `serve` would refuse, checked before a port is bound: certificates, the
- * accounts store's settings, who sessions run as, each configured query (prepared on its
- * database). Throws with a message for the operator; resolves with warnings (a database that
+ * accounts store's settings, who sessions run as, each configured query and the maildrop lease
+ * table's statements (prepared on their databases). Throws with a message for the operator; resolves with warnings (a database that
  * cannot be reached now is no reason to refuse a start).
  */
 export async function preflight(config: Config): Promise<readonly string[]> {
@@ -34,8 +35,10 @@ export async function preflight(config: Config): Promise<readonly string[]> {
     throw new StartupError(`database "${config.accountsDatabase.name}": ${(error as Error).message}`);
   }
   const queries = await checkQueries(config);
-  if (queries.rejected.length > 0) throw new StartupError(queries.rejected.join('\n'));
-  return queries.warnings;
+  const lease = await checkLeaseTable(config);
+  const rejected = [...queries.rejected, ...lease.rejected];
+  if (rejected.length > 0) throw new StartupError(rejected.join('\n'));
+  return [...queries.warnings, ...lease.warnings];
 }
 
 /** Runs the server until SIGTERM/SIGINT; resolves with the exit code. */

@@ -2,11 +2,13 @@
 // To add a key: declare it in the section below, then map it in toConfig (and types.ts).
 import path from 'node:path';
 import { C11nError } from './errors';
-import { absolutePath, bool, here, int, oneOf, readDocument, section, str, titled, where } from './schema';
+import { absolutePath, bool, here, int, list, oneOf, readDocument, section, str, titled, where } from './schema';
 import type { Section } from './ast';
 import { controlSocketKey, controlSocketPath } from './control-socket';
 import { deliverSchema, toDeliverConfig } from './deliver-schema';
 import { lmtpSchema, toLmtpConfig } from './lmtp-schema';
+import { checkDatabaseHost, databaseHosts } from './database-hosts';
+import { maildropLockSchema, toMaildropLockConfig } from './maildrop-lock-schema';
 import { queryFormatCheck } from './query-format-check';
 import type { Config, DatabaseConfig, ListenerConfig, TlsConfig } from './types';
 import { logSchema, toLog } from './log-schema';
@@ -55,6 +57,8 @@ export const databaseSchema = section({
   driver: oneOf(['mysql', 'sqlite']).default('mysql'),
   host: str().check(notEmpty).default('127.0.0.1'),
   port: port().default(3306),
+  // Several servers, tried in order (a Galera cluster, a primary then its replica): "db1:3306", "db2".
+  hosts: list(str().check(checkDatabaseHost)),
   socket: str().check(notEmpty),
   user: str().default('root'),
   password: str(),
@@ -113,6 +117,7 @@ export const r2d2Schema = section({
   log: logSchema,
   deliver: deliverSchema,
   oauth2: oauth2Schema,
+  maildrop_lock: maildropLockSchema,
   auth_http: authHttpSchema,
   metrics: metricsSchema,
   // `r2d2 who`, `kick`, `status`: a unix socket (mode 0600); default /run/r2d2/control when that folder exists.
@@ -170,6 +175,7 @@ export function toConfig(root: Section, personalityDir: string, cores: number): 
     log: toLog(doc.log),
     deliver,
     oauth2: toOAuth2Config(doc.oauth2, where(doc, 'oauth2') !== undefined, personalityDir),
+    maildropLock: toMaildropLockConfig(doc.maildrop_lock, databases, chooseAccountsDatabase(doc, databases)),
     authHttp: toAuthHttp(doc.auth_http, where(doc, 'auth_http') !== undefined, doc.trusted_proxies, listeners),
     metrics: toMetricsConfig(doc.metrics, where(doc, 'metrics') !== undefined, listeners),
     controlSocket: controlSocketPath(doc.control_socket),
@@ -229,14 +235,20 @@ function toDatabase({ title, value }: DatabaseDoc, personalityDir: string): Data
   if (value.driver === 'sqlite' && value.file === undefined) {
     throw C11nError.at(here(value), `missing required "file" in section "database ${title}" (driver sqlite)`);
   }
+  if (value.driver === 'sqlite' && value.hosts !== undefined) {
+    throw C11nError.at(here(value, 'hosts'), `"hosts" is for driver mysql (this database's driver is sqlite)`);
+  }
   if (value.driver !== 'sqlite' && value.file !== undefined) {
     throw C11nError.at(here(value, 'file'), `"file" is only for driver sqlite (this database's driver is ${value.driver})`);
   }
+  const hosts = databaseHosts(value, title);
+  const [first] = hosts;
   return {
     name: title,
     driver: value.driver,
-    host: value.host,
-    port: value.port,
+    host: first?.host ?? value.host,
+    port: first?.port ?? value.port,
+    hosts,
     socket: value.socket,
     user: value.user,
     password: databasePassword(value, personalityDir),

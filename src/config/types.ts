@@ -64,12 +64,20 @@ export interface ListenerConfig {
 
 export type DatabaseDriver = 'mysql' | 'sqlite';
 
+export interface DatabaseHost {
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface DatabaseConfig {
   /** The section title: `database "accounts" { ... }`. */
   readonly name: string;
   readonly driver: DatabaseDriver;
+  /** The first of `hosts` (c11n `host`/`port`, or the first of `hosts = { ... }`). */
   readonly host: string;
   readonly port: number;
+  /** Every server, in order: the first that answers is used, the next ones when it does not (accounts/mysql-pool.ts). */
+  readonly hosts: readonly DatabaseHost[];
   /** Unix socket path; when set it wins over host/port (mysql2 `socketPath`). */
   readonly socket: string | undefined;
   readonly user: string;
@@ -135,6 +143,12 @@ export interface DeliverConfig {
   /** Create a missing maildir (tmp/ new/ cur/, mode 0700). */
   readonly createMaildir: boolean;
 }
+
+/** The `maildrop_lock` section: where the maildrop lock lives (src/maildrop/locker.ts, src/lease). */
+export type MaildropLockConfig =
+  | { readonly backend: 'local'; readonly leaseMs: number; readonly database: undefined; readonly table: string }
+  /** A lease row per maildrop in `table` on `database` (default: the accounts database). */
+  | { readonly backend: 'database'; readonly leaseMs: number; readonly database: DatabaseConfig; readonly table: string };
 
 /** The `auth_http` section: nginx's mail auth protocol over HTTP (server/auth-http.ts). */
 export interface AuthHttpConfig {
@@ -239,6 +253,8 @@ export interface Config {
   readonly databases: readonly DatabaseConfig[];
   readonly limits: LimitsConfig;
   readonly log: LogConfig;
+  /** The `maildrop_lock` section (backend local when absent). */
+  readonly maildropLock: MaildropLockConfig;
   /** The `deliver` section; undefined when the personality has none. */
   readonly deliver: DeliverConfig | undefined;
   /** The `oauth2` section (token logins: OAUTHBEARER, XOAUTH2); undefined when the personality has none. */

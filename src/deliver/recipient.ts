@@ -1,7 +1,6 @@
 // `r2d2 deliver --recipient user@domain`: the maildir (and quota) from the personality's
 // deliver.recipient_query_format_string, with the login query's bound-parameter rules.
 import { maildirFromRows } from '../accounts/maildir-path';
-import { mysqlConnectionOptions } from '../accounts/mysql-options';
 import { bindParams, compileQuery } from '../accounts/query-format';
 import type { DatabaseConfig, DeliverConfig } from '../config/types';
 import { parseQuotaSpec, type QuotaDefinition } from '../maildrop/quota';
@@ -115,20 +114,15 @@ export async function openQueryRunner(db: DatabaseConfig): Promise<{ run: RunQue
       },
     };
   }
-  const { createConnection } = await import('mysql2/promise');
-  let connection: Awaited<ReturnType<typeof createConnection>> | undefined;
-  const connect = async (): Promise<NonNullable<typeof connection>> => {
-    connection ??= await createConnection(mysqlConnectionOptions(db));
-    return connection;
-  };
+  // One connection, to the first of the section's servers that answers (mysql-pool.ts).
+  const { openMysqlPool } = await import('../accounts/mysql-pool');
+  const pool = openMysqlPool(db, { connectionLimit: 1 });
   return {
     run: async (sql, params) => {
-      const [rows] = await (await connect()).execute(sql, [...params]);
+      const rows = await pool.run({ sql, params, timeoutMs: db.queryTimeoutMs, retry: true });
       if (!Array.isArray(rows)) throw new Error('the query is not a SELECT');
       return rows;
     },
-    close: async () => {
-      if (connection !== undefined) await connection.end().catch(() => connection?.destroy());
-    },
+    close: () => pool.end(),
   };
 }

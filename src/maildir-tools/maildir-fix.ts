@@ -11,16 +11,15 @@
 import { link, lstat, mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NO_LINK } from '../maildrop/link-fallback';
-import { lockMaildrop, type MaildropLock } from '../maildrop/lock';
+import { LOCAL_LOCKER, type MaildropLocker } from '../maildrop/locker';
 import { readMaildirSize, recalculateMaildirSize } from '../maildrop/maildirsize';
 import { formatQuotaDefinition } from '../maildrop/quota';
 import { rfc822SizeOfFile } from '../maildrop/rfc822-size';
 import { errnoCode } from '../maildrop/util';
 import { fsyncDir } from '../deliver/maildir-write';
-import { EX_TEMPFAIL } from '../deliver/sysexits';
-import { MaildirToolError } from './errors';
 import { rawPath, type Audit, type BadName } from './maildir-audit';
 import { planRename, type Plan } from './name-fix';
+import { assertStillLocked, takeToolLock } from './tool-lock';
 
 export interface FixOptions {
   /** Say what would be done; change nothing. */
@@ -33,6 +32,8 @@ export interface FixOptions {
   readonly report: (line: string) => void;
   readonly onProgress?: (done: number, total: number) => void;
   readonly host?: string;
+  /** The personality's maildrop lock (database leases across hosts); lock files by default. */
+  readonly locker?: MaildropLocker;
 }
 
 export interface FixResult {
@@ -46,8 +47,6 @@ export interface FixResult {
   readonly removedTmp: number;
   readonly recalculated: boolean;
 }
-
-const LOCK_POLL_MS = 200;
 
 export async function fixMaildir(audit: Audit, options: FixOptions): Promise<FixResult> {
   const { maildir } = audit;
@@ -98,7 +97,7 @@ export async function fixMaildir(audit: Audit, options: FixOptions): Promise<Fix
   }
   if (todo.length === 0 && staleTmp.length === 0 && !drift) return { renamed: 0, planned: 0, kept, failed: 0, removedTmp: 0, recalculated: false };
 
-  const lock = await takeLock(maildir, options.waitMs ?? 30_000);
+  const lock = await takeToolLock(maildir, options.locker ?? LOCAL_LOCKER, options.waitMs ?? 30_000, 'r2d2 maildir fix', 'nothing was renamed');
   let renamed = 0;
   let failed = 0;
   let removedTmp = 0;
@@ -107,6 +106,7 @@ export async function fixMaildir(audit: Audit, options: FixOptions): Promise<Fix
   try {
     let done = 0;
     for (const { bad, plan } of todo) {
+      assertStillLocked(maildir, lock, `${renamed} renamed`);
       const outcome = await renameOne(maildir, bad, plan, planFor);
       if (outcome.kind === 'renamed') {
         renamed++;
@@ -129,6 +129,7 @@ export async function fixMaildir(audit: Audit, options: FixOptions): Promise<Fix
       }
     }
     if (drift) {
+      assertStillLocked(maildir, lock, `${renamed} renamed`);
       const current = await readMaildirSize(maildir);
       if (current !== undefined) {
         const usage = await recalculateMaildirSize(maildir, current.definition);
@@ -141,19 +142,6 @@ export async function fixMaildir(audit: Audit, options: FixOptions): Promise<Fix
     await lock.release();
   }
   return { renamed, planned: 0, kept, failed, removedTmp, recalculated };
-}
-
-/** The maildrop lock for the maildir tools (fix, import-uidls), waiting up to `waitMs` for a POP3 session to end. */
-export async function takeLock(maildir: string, waitMs: number): Promise<MaildropLock> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const lock = await lockMaildrop(maildir);
-    if (lock !== undefined) return lock;
-    if (Date.now() >= deadline) {
-      throw new MaildirToolError(EX_TEMPFAIL, `${maildir}: the maildrop is locked by a POP3 session; nothing was renamed (try again, or wait longer with --wait)`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(LOCK_POLL_MS, Math.max(1, deadline - Date.now()))));
-  }
 }
 
 type Outcome = { kind: 'renamed'; name: string; keepsUidl: boolean } | { kind: 'failed'; why: string };

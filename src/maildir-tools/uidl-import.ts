@@ -13,9 +13,10 @@ import { join } from 'node:path';
 import { parseMaildirName } from '../maildrop/name';
 import { readUidlIndex } from '../maildrop/uidl-index';
 import { errnoCode } from '../maildrop/util';
-import { MaildirToolError } from './errors';
 import { auditMaildir } from './maildir-audit';
-import { fixMaildir, takeLock } from './maildir-fix';
+import { fixMaildir } from './maildir-fix';
+import { LOCAL_LOCKER, type MaildropLocker } from '../maildrop/locker';
+import { takeToolLock } from './tool-lock';
 import { foreignUidls, type SourceOptions } from './uidl-foreign';
 import { writeUidlIndex } from './uidl-index-write';
 import { planIndex, type Listed, type Outcome } from './uidl-plan';
@@ -24,6 +25,8 @@ export interface ImportOptions extends SourceOptions {
   readonly dryRun?: boolean;
   /** How long to wait for a POP3 session to release the maildrop (ms). */
   readonly waitMs?: number;
+  /** The personality's maildrop locker (database leases where the servers take them); lock files by default. */
+  readonly locker?: MaildropLocker;
   /** One line per problem or action, for the operator. */
   readonly report: (line: string) => void;
   /** Files read to size the names that lack a Z size. */
@@ -75,10 +78,7 @@ export async function importUidls(maildir: string, options: ImportOptions): Prom
   if (options.dryRun === true) {
     if (indexChanged) options.report(`would write r2d2-uidls: ${plan.entries.size} entries (from ${foreign.from})`);
   } else if (indexChanged) {
-    const lock = await takeLock(maildir, options.waitMs ?? 30_000).catch((e: unknown) => {
-      if (!(e instanceof MaildirToolError)) throw e;
-      throw new MaildirToolError(e.exitCode, `${maildir}: the maildrop is locked by a POP3 session; nothing was imported (try again, or wait longer with --wait)`);
-    });
+    const lock = await takeToolLock(maildir, options.locker ?? LOCAL_LOCKER, options.waitMs ?? 30_000, 'r2d2 maildir import-uidls', 'nothing was imported');
     try {
       await writeUidlIndex(maildir, plan.entries);
     } finally {
@@ -113,6 +113,7 @@ async function addSizes(maildir: string, options: ImportOptions): Promise<{ rena
     {
       dryRun: options.dryRun === true,
       waitMs: options.waitMs ?? 30_000,
+      ...(options.locker === undefined ? {} : { locker: options.locker }),
       report: options.report,
       ...(options.onRenameProgress === undefined ? {} : { onProgress: options.onRenameProgress }),
     },

@@ -1,10 +1,10 @@
 // Opening a maildrop for a login, in one call: the maildir opened (folders.ts), checked against
-// maildir_root on the directory actually opened, locked, scanned (through the snapshot cache);
-// the lock and the folders released on any failure.
+// maildir_root on the directory actually opened, locked (by the configured backend: locker.ts),
+// scanned (through the snapshot cache); the lock and the folders released on any failure.
 import type { Logger } from 'pino';
 import { OpenedFolders, SymlinkedFolderError } from './folders';
 import type { FileIo } from './io-policy';
-import { lockMaildrop, type LockLiveness, type MaildropLock } from './lock';
+import { LOCAL_LOCKER, type LockLiveness, type MaildropLock, type MaildropLocker } from './locker';
 import { OpenedMaildrop } from './opened-maildrop';
 import { isInside, realRoot } from './paths';
 import { scanMaildropCached } from './snapshot-cache';
@@ -17,6 +17,10 @@ export interface MaildropRequest {
   readonly io: FileIo;
   /** For locks held by other worker threads of this process. */
   readonly liveness: LockLiveness | undefined;
+  /** Where the lock lives (c11n maildrop_lock); lock files in the maildir by default. */
+  readonly locker?: MaildropLocker | undefined;
+  /** Who asks, for a database lease row: `session 42`. */
+  readonly holder?: string | undefined;
   /** The session's logger: file-level warnings (a message that cannot be read) go there. */
   readonly log: Logger;
   /** Told how long the lock (opening the maildir included) and the scan took, for metrics. */
@@ -28,8 +32,11 @@ export type FailedStage = 'lock' | 'scan';
 
 export type MaildropOpening =
   | { readonly kind: 'opened'; readonly drop: OpenedMaildrop }
-  /** Another session holds the lock (RFC 2449 [IN-USE]). */
-  | { readonly kind: 'in-use' }
+  /**
+   * Another session holds the lock (RFC 2449 [IN-USE]); `conflict` says when that holder shows a
+   * configuration error (lock files of another host on shared storage) to log loudly.
+   */
+  | { readonly kind: 'in-use'; readonly conflict?: string }
   /**
    * Not served: `permanent` when only the operator can fix it (outside maildir_root, a symlinked
    * folder, not a maildir); otherwise a failure worth retrying (`error` is for the log only).
@@ -65,18 +72,26 @@ export async function openMaildrop(request: MaildropRequest): Promise<MaildropOp
     folders.close();
     return refused(refusal.stage, refusal.reason);
   }
-  let lock: MaildropLock | undefined;
+  let lock: MaildropLock;
   try {
-    lock = await lockMaildrop(folders.root, request.liveness, io.blocking);
+    const attempt = await (request.locker ?? LOCAL_LOCKER).lock({
+      dir: folders.root,
+      canonical: () => folders.realPath(),
+      holder: request.holder ?? 'a session',
+      blocking: io.blocking,
+      liveness: request.liveness,
+      log: request.log,
+    });
+    if (attempt.kind === 'in-use') {
+      folders.close();
+      return attempt;
+    }
+    lock = attempt.lock;
   } catch (error) {
     folders.close();
     return failed('lock', 'the lock cannot be taken', error);
   } finally {
     timed('lock');
-  }
-  if (lock === undefined) {
-    folders.close();
-    return { kind: 'in-use' };
   }
   try {
     const snapshot = await scanMaildropCached(maildir, folders);

@@ -5,12 +5,17 @@ import type { TransactionState } from './state';
 
 type Result = Outcome | Promise<Outcome>;
 
+const LOCK_LOST = '[SYS/TEMP] maildrop lock lost: log in again';
+
 /**
  * Runs a TRANSACTION command after checking its arguments against its shape: too many
  * arguments, and a message number that is not a number, out of range or deleted (RFC 1939 §5),
  * are answered here, once for every command; the handler gets the message already found.
  */
 export function runTransaction(spec: TransactionCommand, command: Command, state: TransactionState, ctx: SessionContext): Result {
+  // A lock that may be another session's now (a lease not renewed in time, or taken): nothing
+  // more is served from this maildrop; QUIT says so and deletes nothing (quitTransaction).
+  if (command.name !== 'QUIT' && state.drop.lockLost !== undefined) return { reply: err(LOCK_LOST) };
   if (command.args.length > spec.max) return { reply: err('too many arguments'), bad: true };
   const argument = command.args[0];
   switch (spec.message) {

@@ -1,7 +1,7 @@
 import type { MessageFile } from '../maildrop/message-file';
-import type { OpenedMaildrop } from '../maildrop/opened-maildrop';
+import type { OpenedMaildrop, SessionUpdate } from '../maildrop/opened-maildrop';
 import type { MessageEntry } from '../maildrop/scan';
-import type { ExpirePolicy, UpdateReport } from '../maildrop/retention';
+import type { ExpirePolicy } from '../maildrop/retention';
 
 export type MessageLookup =
   | { readonly kind: 'found'; readonly number: number; readonly entry: MessageEntry }
@@ -82,13 +82,18 @@ export class MaildropView {
     return this.drop.message(entry);
   }
 
-  /** UPDATE: removes the messages marked deleted; with an EXPIRE policy, expires and records retrievals. */
-  update(expire?: ExpirePolicy): Promise<UpdateReport> {
+  /** UPDATE: removes the messages marked deleted; with an EXPIRE policy, expires and records retrievals (nothing if the maildrop lock is no longer ours). */
+  update(expire?: ExpirePolicy): Promise<SessionUpdate> {
     const messages = this.drop.snapshot.messages;
     const deleted = messages.filter((_, index) => this.deleted[index] === 1);
     const kept = messages.filter((_, index) => this.deleted[index] === 0);
     const retrieved = messages.filter((_, index) => this.deleted[index] === 0 && this.retrieved[index] === 1);
     return this.drop.update({ deleted, kept, retrieved, expire });
+  }
+
+  /** Why the maildrop lock may no longer be this session's (see MaildropLock.lost); undefined while it holds. */
+  get lockLost(): string | undefined {
+    return this.drop.lockLost;
   }
 
   get doomedCount(): number {

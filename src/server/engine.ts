@@ -122,6 +122,7 @@ export class Engine {
       ['auth_http address', JSON.stringify([next.authHttp?.address, next.authHttp?.port]), JSON.stringify([this.config.authHttp?.address, this.config.authHttp?.port])],
       ['metrics', JSON.stringify(next.metrics ?? null), JSON.stringify(this.config.metrics ?? null)],
       ['lmtp listeners', JSON.stringify([next.lmtp?.inet, next.lmtp?.socket]), JSON.stringify([this.config.lmtp?.inet, this.config.lmtp?.socket])],
+      ['maildrop_lock', JSON.stringify(next.maildropLock), JSON.stringify(this.config.maildropLock)],
     ] as const;
     this.options.logging.reopen(next.identity, next.log);
     for (const [what, now, before] of fixed) {

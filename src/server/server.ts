@@ -4,7 +4,8 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Accounts } from '../accounts/accounts';
 import type { Config, ListenerConfig } from '../config/types';
-import type { LockLiveness } from '../maildrop/lock';
+import { openMaildropLocker } from '../lease/open-locker';
+import type { LockLiveness, MaildropLocker } from '../maildrop/locker';
 import { MAILDIRSIZE_REFUSED_CHANNEL } from '../maildrop/maildirsize';
 import { SYSTEM_CLOCK, type Clock } from '../pop3/clock';
 import { Pop3Session } from '../pop3/session';
@@ -32,6 +33,8 @@ export interface ServerDeps {
   readonly log: Logger;
   readonly implementation?: string;
   readonly lockLiveness?: LockLiveness;
+  /** Where maildrop locks live; made from c11n maildrop_lock (and closed with the server) when absent. */
+  readonly locker?: MaildropLocker;
   /** Numbers sessions across the whole server ([N] in the log); one counter per process by default. */
   readonly nextSessionNumber?: () => number;
   /** Listening sockets handed in (worker threads): listener name -> fd. Unnamed listeners bind themselves. */
@@ -83,6 +86,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { log } = deps;
   let config = deps.config;
   const stores = new AccountStores(deps.accounts);
+  // Kept across SIGHUP: held leases are renewed over its own pool, whatever the accounts store does.
+  const locker = deps.locker ?? openMaildropLocker(config.maildropLock, log);
   // A maildirsize that is a symlink or no regular file is never written through (maildrop/): say so.
   const refusedMaildirsize = (message: unknown): void => {
     const { reason } = message as { reason?: unknown };
@@ -177,6 +182,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         implementation,
         log: sessionLog,
         lockLiveness: deps.lockLiveness,
+        locker,
         security,
         penalty,
         io: { blocking: config.blockingFileIo, syncReadMax: config.syncReadMax },
@@ -210,12 +216,13 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   };
 
   const listeners = new ListenerSet(accept, log);
-  await listeners.start(config.listeners, deps.listenFds);
   let authHttp: Awaited<ReturnType<typeof openAuthHttp>>;
   try {
+    await listeners.start(config.listeners, deps.listenFds);
     authHttp = await openAuthHttp(config, deps, { current: () => ({ config: config.authHttp, penalty }), stores, log, nextSession });
   } catch (error) {
     await listeners.close();
+    if (deps.locker === undefined) await locker.close().catch(() => undefined);
     throw error;
   }
   // Every listener's series exist from the start (at zero), not from its first connection.
@@ -252,6 +259,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       await closed;
       await authHttp?.close();
       await stores.closeAll();
+      if (deps.locker === undefined) await locker.close().catch((error: unknown) => log.error({ err: error }, 'maildrop locker close failed'));
       unsubscribe(MAILDIRSIZE_REFUSED_CHANNEL, refusedMaildirsize);
     },
   };

@@ -26,11 +26,13 @@ export class LineSocket {
     this.attach(socket);
   }
 
-  /** Connects, in plain or implicit TLS (`ca`: the test CA, PEM), from `localAddress` if given (e.g. 127.0.0.2). */
-  static async connect(port: number, tls?: { ca: string | Buffer }, localAddress?: string): Promise<LineSocket> {
+  /**
+   * Connects, in plain or implicit TLS (`ca`: the test CA, PEM), to loopback unless `host` says
+   * otherwise (the lab), from `localAddress` if given (e.g. 127.0.0.2).
+   */
+  static async connect(port: number, tls?: { ca: string | Buffer }, localAddress?: string, host = '127.0.0.1'): Promise<LineSocket> {
     const from = localAddress === undefined ? {} : { localAddress };
-    const socket: Socket =
-      tls === undefined ? tcpConnect({ port, host: '127.0.0.1', ...from }) : tlsConnect({ port, host: '127.0.0.1', ca: tls.ca, servername: 'localhost', ...from });
+    const socket: Socket = tls === undefined ? tcpConnect({ port, host, ...from }) : tlsConnect({ port, host, ca: tls.ca, servername: 'localhost', ...from });
     await new Promise<void>((resolve, reject) => {
       socket.once(tls === undefined ? 'connect' : 'secureConnect', () => resolve());
       socket.once('error', reject);

@@ -26,13 +26,13 @@ export class Pop3Client {
     return new Pop3Client(wire);
   }
 
-  static async open(port: number, localAddress?: string): Promise<Pop3Client> {
-    return new Pop3Client(await LineSocket.connect(port, undefined, localAddress));
+  static async open(port: number, localAddress?: string, host?: string): Promise<Pop3Client> {
+    return new Pop3Client(await LineSocket.connect(port, undefined, localAddress, host));
   }
 
-  /** Connects (from `localAddress` if given) and reads the greeting. */
-  static async greeted(port: number, localAddress?: string): Promise<{ client: Pop3Client; greeting: Response }> {
-    const client = await Pop3Client.open(port, localAddress);
+  /** Connects (from `localAddress`, to `host` if given) and reads the greeting. */
+  static async greeted(port: number, localAddress?: string, host?: string): Promise<{ client: Pop3Client; greeting: Response }> {
+    const client = await Pop3Client.open(port, localAddress, host);
     return { client, greeting: await client.readStatus() };
   }
 

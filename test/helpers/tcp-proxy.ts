@@ -13,6 +13,8 @@ export class TcpProxy {
   private readonly held = new Map<Socket, Buffer[]>();
   private frozen = false;
   port = 0;
+  /** Connections accepted so far (to see which server a client used). */
+  accepted = 0;
 
   constructor(
     private readonly targetHost: string,
@@ -21,6 +23,7 @@ export class TcpProxy {
 
   async start(): Promise<void> {
     const server = createServer((client) => {
+      this.accepted++;
       const upstream = connect(this.targetPort, this.targetHost);
       const pair: [Socket, Socket] = [client, upstream];
       this.pairs.add(pair);

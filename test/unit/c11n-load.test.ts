@@ -20,9 +20,11 @@ function config(text: string, env: NodeJS.ProcessEnv = {}, cores = 2): Config {
 
 
 const MYSQL_DEFAULTS = {
-  driver: 'mysql', host: '127.0.0.1', port: 3306, socket: undefined, user: 'root', password: '', database: '',
+  driver: 'mysql', host: '127.0.0.1', port: 3306, hosts: [{ host: '127.0.0.1', port: 3306 }], socket: undefined, user: 'root', password: '', database: '',
   poolSize: 10, connectTimeoutMs: 5000, queryTimeoutMs: 10_000, file: undefined,
 };
+
+const LOCAL_LOCK = { backend: 'local', leaseMs: 30_000, database: undefined, table: 'r2d2_maildrop_lock' };
 
 /** A listener's PROXY protocol keys when none is written. */
 const NO_PROXY = { proxyProtocol: false, trustedProxies: [], proxyProtocolTimeoutMs: 3000 };
@@ -54,6 +56,7 @@ t.test('a minimal config gets every default', async (t) => {
     databases: [accounts],
     limits: { maxBadCommands: 10, maxConnections: 10000, maxConnectionsPerAddress: 50, authFailureDelayMs: 1000, authPenaltyMaxMs: 15_000, loginTimeoutMs: 60_000 },
     log: { destination: 'stdout', level: 'info', format: 'rfc3164', facility: 'mail', syslogSocket: '/dev/log', udpAddress: undefined },
+    maildropLock: LOCAL_LOCK,
     deliver: undefined,
   });
 });
@@ -91,7 +94,7 @@ log { destination = syslog, level = trace }
 policy { login_delay = 300, expire = NEVER }
 `;
   const main = {
-    name: 'main', driver: 'mysql', host: 'db.example.org', port: 3307, socket: '/run/mysqld/mysqld.sock', user: 'r2d2',
+    name: 'main', driver: 'mysql', host: 'db.example.org', port: 3307, hosts: [{ host: 'db.example.org', port: 3307 }], socket: '/run/mysqld/mysqld.sock', user: 'r2d2',
     password: 'top"secret', database: 'mail', poolSize: 1000, connectTimeoutMs: 2000, queryTimeoutMs: 10_000, file: undefined,
   };
   const embedded = { ...MYSQL_DEFAULTS, name: 'embedded', driver: 'sqlite', file: '/etc/r2d2/accounts.sqlite' };
@@ -133,6 +136,7 @@ policy { login_delay = 300, expire = NEVER }
     databases: [main, embedded],
     limits: { maxBadCommands: 3, maxConnections: 1, maxConnectionsPerAddress: 50, authFailureDelayMs: 1000, authPenaltyMaxMs: 15_000, loginTimeoutMs: 60_000 },
     log: { destination: 'syslog', level: 'trace', format: 'rfc3164', facility: 'mail', syslogSocket: '/dev/log', udpAddress: undefined },
+    maildropLock: LOCAL_LOCK,
     deliver: undefined,
   });
 });
@@ -205,6 +209,33 @@ t.test('databases and accounts_database', async (t) => {
   t.equal(failure(() => config(`uid = ""\n${MINIMAL}`)), 'c11n:1:7: "uid" must not be empty');
 });
 
+t.test('database hosts: several servers in order, or one host and port', async (t) => {
+  const head = `listen "pop3" { port = 110 }\n${QUERY}\n`;
+  const db = (body: string): Config['accountsDatabase'] => config(`${head}database "a" { ${body} }`).accountsDatabase;
+  t.same(db('hosts = { "db1:3307", "db2", "[::1]:3308" }').hosts, [{ host: 'db1', port: 3307 }, { host: 'db2', port: 3306 }, { host: '::1', port: 3308 }]);
+  t.same([db('hosts = { "db1:3307", "db2" }').host, db('hosts = { "db1:3307", "db2" }').port], ['db1', 3307], 'host and port: the first server');
+  t.same(db('host = db9  port = 3310').hosts, [{ host: 'db9', port: 3310 }]);
+  t.equal(failure(() => db('hosts = { "db1:99999" }')), 'c11n:3:26: "hosts" must be "host", "host:port" or "[ipv6]:port" (port 1 to 65535), got "db1:99999"');
+  t.equal(failure(() => db('host = db1  hosts = { "db2" }')), 'c11n:3:23: database "a" sets both "hosts" and "host": list every server in hosts ("db1:3306", ...) and drop host');
+  t.equal(failure(() => db('hosts = { "db1", "db1:3306" }')), 'c11n:3:24: database "a": "hosts" names db1:3306 twice');
+  t.equal(failure(() => db('driver = sqlite  file = /a.db  hosts = { "db1" }')), 'c11n:3:55: "hosts" is for driver mysql (this database\'s driver is sqlite)');
+});
+
+t.test('maildrop_lock: lock files, or leases on a database section', async (t) => {
+  const dbs = `listen "pop3" { port = 110 }\n${QUERY}\naccounts_database = a\ndatabase "a" { }\ndatabase "locks" { user = r2d2_lock }\ndatabase "file" { driver = sqlite  file = /a.db }\n`;
+  t.same(config(`${dbs}maildrop_lock { }`).maildropLock, LOCAL_LOCK);
+  const onAccounts = config(`${dbs}maildrop_lock { backend = database  lease = 10 }`);
+  t.same(onAccounts.maildropLock, { backend: 'database', leaseMs: 10_000, database: onAccounts.accountsDatabase, table: 'r2d2_maildrop_lock' });
+  const own = config(`${dbs}maildrop_lock { backend = database  database = locks  table = "mail.leases" }`).maildropLock;
+  t.same([own.database?.name, own.database?.user, own.table, own.leaseMs], ['locks', 'r2d2_lock', 'mail.leases', 30_000]);
+  t.equal(failure(() => config(`${dbs}maildrop_lock { backend = database  database = nope }`)), 'c11n:7:48: "database" names no database section: "nope" (known: a, locks, file)');
+  t.equal(failure(() => config(`${dbs}maildrop_lock { backend = database  database = file }`)), 'c11n:7:48: backend = database needs a mysql database section; "file" is sqlite');
+  t.equal(failure(() => config(`${dbs}maildrop_lock { database = locks }`)), 'c11n:7:28: "database" is for backend = database (this maildrop_lock is local)');
+  t.equal(failure(() => config(`${dbs}maildrop_lock { backend = database  lease = 2 }`)), 'c11n:7:45: "lease" must be between 3 and 3600, got 2');
+  t.equal(failure(() => config(`${dbs}maildrop_lock { backend = file }`)), 'c11n:7:27: "backend" must be one of local, database, got "file"');
+  t.match(failure(() => config(`${dbs}maildrop_lock { table = "x; DROP" }`)), /"table" must be a table name/);
+});
+
 t.test('includes through the injected reader', async (t) => {
   const files: Record<string, string> = { 'modules/db.c11n': 'host = ${DB_HOST}\n  port = 0' };
   const read = (name: string): string => files[name] ?? '';
@@ -234,6 +265,7 @@ t.test('the example personality loads', async (t) => {
   const c = loadConfig(dir, { R2D2_DB_PASSWORD: 'pw' }, 4);
   t.same(c.listeners, [PLAIN_110]);
   t.same(c.accountsDatabase, { ...MYSQL_DEFAULTS, name: 'accounts', user: 'r2d2', password: 'pw', database: 'mail' });
+  t.same(c.maildropLock, LOCAL_LOCK);
   t.equal(c.maildropQuery, 'SELECT maildir FROM mailbox WHERE username = %u AND password = SHA2(%p, 256) AND active = 1');
   t.equal(c.maildirRoot, '/var/mail/vhosts');
   t.equal(c.threads, 4);

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
-import { LOCK_FILE, lockMaildrop, type MaildropLock } from '../../src/maildrop/lock';
+import { LOCK_FILE, liveLockFile, lockMaildrop, tryLockMaildrop, type MaildropLock } from '../../src/maildrop/lock';
+import { refreshHeldLocks } from '../../src/maildrop/lock-refresh';
 
 interface Test { teardown(fn: () => void): void }
 const LOCK_MODULE = path.resolve(__dirname, '../../src/maildrop/lock.js');
@@ -100,9 +101,9 @@ t.test('locks judged stale, and broken', async (t) => {
     ['live pid, other start time (pid reused)', with_(with_(me, 0, String(process.ppid)), 1, '1')],
     ['our pid and thread, not held by us', with_(me, 4, 'n2')],
     ['our pid, an earlier start time', with_(with_(me, 1, '1'), 4, 'n3')],
-    ['other host, over an hour old', with_(me, 3, 'elsewhere.example'), 2 * 3_600_000],
-    ['from before a reboot, pid alive', with_(with_(with_(me, 0, String(process.ppid)), 1, parentStart), 5, 'oldboot/' + (me[5]?.split('/')[1] ?? ''))],
-    ['other pid namespace, over an hour old', with_(me, 5, (me[5]?.split('/')[0] ?? '') + '/1'), 2 * 3_600_000],
+    ['other host, not refreshed for over 10 minutes', with_(me, 3, 'elsewhere.example'), 11 * 60_000],
+    ['from before a reboot (untouched since), pid alive', with_(with_(with_(me, 0, String(process.ppid)), 1, parentStart), 5, 'oldboot/' + (me[5]?.split('/')[1] ?? '')), (os.uptime() + 60) * 1000],
+    ['other pid namespace, not refreshed for over 10 minutes', with_(me, 5, (me[5]?.split('/')[0] ?? '') + '/1'), 11 * 60_000],
     ['unparseable, over 60 s old', ['garbage'], 120_000],
     ['empty, over 60 s old', [], 120_000],
   ];
@@ -122,7 +123,8 @@ t.test('locks judged alive, and kept', async (t) => {
   const cases: [string, string[], number?][] = [
     ['live pid, same start time', with_(with_(me, 0, String(process.ppid)), 1, startTimeOf(process.ppid))],
     ['another thread of ours (default liveness)', with_(me, 2, '99')],
-    ['other host, fresh', with_(with_(me, 0, String(await deadPid())), 3, 'elsewhere.example'), 3_000_000],
+    ['other host, refreshed 9 minutes ago', with_(with_(me, 0, String(await deadPid())), 3, 'elsewhere.example'), 9 * 60_000],
+    ['our host name, another boot, touched since we booted: another machine', with_(with_(me, 0, String(await deadPid())), 5, 'otherboot/' + (me[5]?.split('/')[1] ?? ''))],
     ['other pid namespace, fresh', with_(with_(me, 0, String(await deadPid())), 5, (me[5]?.split('/')[0] ?? '') + '/1')],
     ['unparseable, fresh', ['1 2 3'], 30_000],
     ['empty (being written)', []],
@@ -236,4 +238,49 @@ t.test('the breakers\' guard', async (t) => {
 t.test('a missing maildir is an error, not contention', async (t) => {
   const dir = maildir(t);
   await t.rejects(lockMaildrop(path.join(dir, 'nope')), { code: 'ENOENT' });
+});
+
+t.test('a live lock of another host is a conflict to report, not just "in use"', async (t) => {
+  const dir = maildir(t);
+  const me = await ourFields(dir);
+  writeLock(dir, with_(with_(me, 0, String(await deadPid())), 3, 'mx2.example'), 5_000);
+  const attempt = await tryLockMaildrop(dir);
+  t.equal(attempt.kind, 'in-use');
+  t.match(attempt.kind === 'in-use' ? attempt.conflict : '', /^host mx2\.example holds its lock file \(pid \d+, 5 s ago\): lock files do not hold across hosts; set maildrop_lock \{ backend = database \}$/);
+  t.match(await liveLockFile(dir), /^host mx2\.example holds its lock file/, 'the database backend sees it the same way');
+  writeLock(dir, with_(with_(me, 0, String(await deadPid())), 5, 'otherboot/' + (me[5]?.split('/')[1] ?? '')));
+  const twin = await tryLockMaildrop(dir);
+  t.match(twin.kind === 'in-use' ? twin.conflict : '', /^another machine named \S+ \(boot otherboo\) holds its lock file/, 'same host name, other boot, fresh');
+  writeLock(dir, with_(me, 0, String(process.ppid)).map((f, j) => (j === 1 ? startTimeOf(process.ppid) : f)));
+  const local = await tryLockMaildrop(dir);
+  t.same(local, { kind: 'in-use' }, 'a live holder on this host: in use, no conflict');
+  t.match(await liveLockFile(dir), /^pid \d+ of this host holds a lock file$/);
+  writeLock(dir, with_(me, 0, String(await deadPid())));
+  t.equal(await liveLockFile(dir), undefined, 'a stale lock counts as none');
+});
+
+t.test('a held lock is refreshed for other hosts, and knows when it was taken from it', async (t) => {
+  const dir = maildir(t);
+  const l = await lockMaildrop(dir);
+  if (l === undefined) throw new Error('not locked');
+  const old = (Date.now() - 5 * 60_000) / 1000;
+  fs.utimesSync(l.path, old, old);
+  await refreshHeldLocks();
+  t.ok(Date.now() - fs.statSync(l.path).mtimeMs < 60_000, 'mtime refreshed');
+  t.equal(l.lost, undefined);
+  t.equal(await l.confirm(), true, 'still ours');
+  // Another host on shared storage judged it stale and took it: our line is gone.
+  fs.writeFileSync(l.path, '999 1 0 elsewhere.example other-nonce x/y\n');
+  t.equal(await l.confirm(), false, 'no longer ours: UPDATE must not run');
+  t.match(l.lost, /removed or replaced/);
+  await l.release();
+  t.equal(fs.readFileSync(l.path, 'utf8'), '999 1 0 elsewhere.example other-nonce x/y\n', 'the other holder\'s lock is left alone');
+  const m = await lockMaildrop(path.join(dir, 'sub'), undefined).catch(() => undefined);
+  t.equal(m, undefined);
+  fs.rmSync(l.path);
+  const n = await lockMaildrop(dir);
+  fs.rmSync(n?.path ?? '');
+  await refreshHeldLocks();
+  t.match(n?.lost, /removed or replaced/, 'the refresh finds a removed lock too');
+  await n?.release();
 });

@@ -110,7 +110,16 @@ export async function enterTransaction(good: GoodLogin, ctx: SessionContext, ans
   let opening: MaildropOpening;
   try {
     const timed = (stage: FailedStage, seconds: number): void => ctx.metrics.loginStage(stage, seconds);
-    opening = await openMaildrop({ maildir: good.maildir, root: ctx.maildirRoot, io: ctx.io, liveness: ctx.lockLiveness, log: ctx.log, timed });
+    opening = await openMaildrop({
+      maildir: good.maildir,
+      root: ctx.maildirRoot,
+      io: ctx.io,
+      liveness: ctx.lockLiveness,
+      locker: ctx.locker,
+      holder: holderOf(ctx),
+      log: ctx.log,
+      timed,
+    });
   } catch (error) {
     claim.undo();
     answered('temp_failure');
@@ -147,7 +156,10 @@ async function recordLogin(name: string, password: string, ctx: SessionContext):
 /** The -ERR for a maildrop that was not opened, and its log line. */
 function refusalText(opening: Exclude<MaildropOpening, { kind: 'opened' }>, name: string, ctx: SessionContext): string {
   if (opening.kind === 'in-use') {
-    ctx.log.info({ user: name }, 'lock refused: maildrop in use');
+    // A holder that shows a configuration error (another host's lock file on shared storage) is
+    // worth more than an info line: the operator must hear of it.
+    if (opening.conflict !== undefined) ctx.log.error({ user: name, reason: opening.conflict }, 'lock refused: maildrop lock conflict');
+    else ctx.log.info({ user: name }, 'lock refused: maildrop in use');
     return '[IN-USE] maildrop is locked by another session';
   }
   if (opening.permanent) {
@@ -156,6 +168,12 @@ function refusalText(opening: Exclude<MaildropOpening, { kind: 'opened' }>, name
   }
   ctx.log.error({ user: name, err: opening.error }, opening.stage === 'lock' ? 'maildrop cannot be locked' : 'maildrop scan failed');
   return CANNOT_OPEN;
+}
+
+/** `session 42`: the session number the log lines carry, for a lease row. */
+function holderOf(ctx: SessionContext): string {
+  const session: unknown = ctx.log.bindings()['session'];
+  return typeof session === 'number' || typeof session === 'string' ? `session ${session}` : 'a session';
 }
 
 export function quitAuthorization(): Outcome {

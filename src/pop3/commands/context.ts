@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Accounts } from '../../accounts/accounts';
 import type { PolicyConfig } from '../../config/types';
 import type { FileIo } from '../../maildrop/io-policy';
-import type { LockLiveness } from '../../maildrop/lock';
+import type { LockLiveness, MaildropLocker } from '../../maildrop/locker';
 import type { MessageEntry } from '../../maildrop/scan';
 import type { Clock } from '../clock';
 import type { Command } from '../command';
@@ -19,6 +19,8 @@ export interface SessionContext {
   readonly implementation: string;
   readonly log: Logger;
   readonly lockLiveness: LockLiveness | undefined;
+  /** Where maildrop locks live (c11n maildrop_lock); lock files when absent. */
+  readonly locker?: MaildropLocker | undefined;
   readonly security: SessionSecurity;
   readonly penalty: LoginPenalty;
   /** How the maildrop uses the disk (blocking on local disks, pooled on network storage). */

@@ -74,13 +74,19 @@ export async function quitTransaction(_command: Command, state: TransactionState
   try {
     if (doomed > 0 || expire !== undefined) {
       const result = await state.drop.update(expire);
-      ctx.metrics.deleted(result.deleted + result.expired, result.failed);
-      if (result.deleted + result.failed + result.expired + result.recorded + result.retentionFailed > 0) {
-        const retention = expire === undefined ? {} : { expired: result.expired, recorded: result.recorded };
-        ctx.log.info({ user: state.user, deleted: result.deleted, failed: result.failed, ...retention }, 'update done');
+      if (result.lockLost !== undefined) {
+        // Another host may serve this maildrop now (a lease that expired or was taken): its
+        // client's view wins; ours is dropped whole and the client asks again next time.
+        reply = err('[SYS/TEMP] maildrop lock lost: no messages deleted, try again');
+      } else {
+        ctx.metrics.deleted(result.deleted + result.expired, result.failed);
+        if (result.deleted + result.failed + result.expired + result.recorded + result.retentionFailed > 0) {
+          const retention = expire === undefined ? {} : { expired: result.expired, recorded: result.recorded };
+          ctx.log.info({ user: state.user, deleted: result.deleted, failed: result.failed, ...retention }, 'update done');
+        }
+        if (result.retentionFailed > 0) ctx.log.warn({ user: state.user, failed: result.retentionFailed }, 'expire: some messages not expired or recorded now');
+        reply = result.failed === 0 ? ok(`r2d2 signing off${signOffNote(doomed > 0 ? result.deleted : undefined, result.expired)}`) : err(`[SYS/TEMP] some deleted messages not removed (${result.failed} of ${doomed})`);
       }
-      if (result.retentionFailed > 0) ctx.log.warn({ user: state.user, failed: result.retentionFailed }, 'expire: some messages not expired or recorded now');
-      reply = result.failed === 0 ? ok(`r2d2 signing off${signOffNote(doomed > 0 ? result.deleted : undefined, result.expired)}`) : err(`[SYS/TEMP] some deleted messages not removed (${result.failed} of ${doomed})`);
     }
   } finally {
     try {
