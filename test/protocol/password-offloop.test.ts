@@ -37,8 +37,11 @@ t.test('NOOP round trips interleave with 16 Argon2 logins on one thread', async 
   }
   t.equal(failedNoops, 0, 'every NOOP answered +OK');
   t.same(await Promise.all(logins), Array<boolean>(LOGINS).fill(true), 'every Argon2 login succeeds');
-  // Hashing on the loop would leave at most one NOOP between two hashes; off it, they stream on.
-  t.ok(noopsBeforeFirstLogin >= 2 * LOGINS, `${noopsBeforeFirstLogin} NOOPs answered while all ${LOGINS} logins were still hashing`);
+  // Hashing on the loop would leave at most one NOOP between two hashes (16 hashes: about 17 in
+  // all); off it, they stream on for as long as any login hashes. Counted over the whole time the
+  // logins ran, not before the first one ends: how many NOOPs fit in one Argon2 hash depends on
+  // how loaded the machine is (CI once saw 14).
+  t.ok(noops >= 2 * LOGINS, `${noops} NOOPs answered while the ${LOGINS} logins were hashing`);
   const after = events.slice(events.indexOf('login')).filter((e) => e === 'noop').length;
-  t.comment(`${noops} NOOPs in all, ${after} after the first login finished`);
+  t.comment(`${noopsBeforeFirstLogin} NOOPs before the first login finished, ${after} after`);
 });
