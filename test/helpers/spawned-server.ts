@@ -90,17 +90,38 @@ export class SpawnedServer {
 
 /** A c11n for a spawned server on MariaDB. */
 export function spawnedConfig(database: string, maildirRoot: string, extra = '', threads = 2): string {
+  return spawnedConfigOf({ maildirRoot, accounts: accountsOn(database, 'pool_size = 4'), extra, threads });
+}
+
+export interface SpawnedConfigParts {
+  readonly maildirRoot: string;
+  /** The inside of the `database "accounts"` section. */
+  readonly accounts: string;
+  /** More c11n; `uid =` in it drops executes_as_root, `limits {` the default limits. */
+  readonly extra?: string;
+  readonly threads?: number;
+  readonly query?: string;
+}
+
+/** A c11n for a spawned server: as root, a pop3 listener on port 0, no delay after a failed login. */
+export function spawnedConfigOf(o: SpawnedConfigParts): string {
+  const extra = o.extra ?? '';
   return `
 ${extra.includes('uid =') ? '' : 'executes_as_root = yes'}
-threads = ${threads}
-maildir_root = "${maildirRoot}"
-maildrop_query_format_string = "${MAILBOX_QUERY}"
+threads = ${o.threads ?? 2}
+maildir_root = "${o.maildirRoot}"
+maildrop_query_format_string = "${o.query ?? MAILBOX_QUERY}"
 listen "pop3" { address = "127.0.0.1"  port = 0 }
 database "accounts" {
-  host = "${MARIADB.host}"  port = ${MARIADB.port}  user = "${MARIADB.user}"  password = "${MARIADB.password}"
-  database = "${database}"  pool_size = 4
+  ${o.accounts}
 }
 ${extra.includes('limits {') ? '' : 'limits { auth_failure_delay_ms = 0 }'}
 ${extra}
 `;
+}
+
+/** The inside of a database section for the test MariaDB, as its admin, on `database`; `more` keys after. */
+export function accountsOn(database: string, more: string): string {
+  return `host = "${MARIADB.host}"  port = ${MARIADB.port}  user = "${MARIADB.user}"  password = "${MARIADB.password}"
+  database = "${database}"  ${more}`;
 }

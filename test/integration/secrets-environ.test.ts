@@ -7,11 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
-import { MAILBOX_QUERY, MARIADB, TestDatabase } from '../helpers/mariadb';
+import { MARIADB, TestDatabase } from '../helpers/mariadb';
 import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
 import { run } from '../helpers/run';
-import { SpawnedServer } from '../helpers/spawned-server';
+import { SpawnedServer, spawnedConfigOf } from '../helpers/spawned-server';
 
 const R2D2 = join(__dirname, '../../../bin/r2d2');
 
@@ -37,18 +37,12 @@ async function setup(t: Test) {
   const md = mail.maildir('alice');
   putMessage(md, sampleMessage(1));
   await db.addUser('alice', 'alicepw', md);
-  const c11n = (passwordLine: string): string => `
-executes_as_root = yes
-threads = 2
-maildir_root = "${mail.path}"
-maildrop_query_format_string = "${MAILBOX_QUERY}"
-listen "pop3" { address = "127.0.0.1"  port = 0 }
-database "accounts" {
-  host = "${MARIADB.host}"  port = ${MARIADB.port}  user = "${user}"  ${passwordLine}
-  database = "${db.name}"  pool_size = 2
-}
-limits { auth_failure_delay_ms = 0 }
-`;
+  const c11n = (passwordLine: string): string =>
+    spawnedConfigOf({
+      maildirRoot: mail.path,
+      accounts: `host = "${MARIADB.host}"  port = ${MARIADB.port}  user = "${user}"  ${passwordLine}
+  database = "${db.name}"  pool_size = 2`,
+    });
   return { dir, password, c11n };
 }
 

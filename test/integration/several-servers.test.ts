@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { createLeaseTable, expireLeases, LEASE_TABLE, leaseRows } from '../helpers/lease';
 import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
-import { MAILBOX_QUERY, MARIADB, TestDatabase } from '../helpers/mariadb';
+import { MARIADB, TestDatabase } from '../helpers/mariadb';
 import { Pop3Client, type Response } from '../helpers/pop3-client';
 import { run } from '../helpers/run';
-import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
+import { SpawnedServer, spawnedConfig, spawnedConfigOf } from '../helpers/spawned-server';
 import { TcpProxy } from '../helpers/tcp-proxy';
 
 const LEASE = 'maildrop_lock { backend = database  lease = 3 }';
@@ -156,19 +156,13 @@ t.test('database hosts: the first goes away, logins and leases use the next; it 
   const first = new TcpProxy(MARIADB.host, MARIADB.port);
   await first.start();
   t.teardown(() => first.stop());
-  const c11n = `
-executes_as_root = yes
-threads = 1
-maildir_root = "${mail.path}"
-maildrop_query_format_string = "${MAILBOX_QUERY}"
-listen "pop3" { address = "127.0.0.1"  port = 0 }
-database "accounts" {
-  hosts = { "127.0.0.1:${first.port}", "${MARIADB.host}:${MARIADB.port}" }
-  user = "${MARIADB.user}"  password = "${MARIADB.password}"  database = "${db.name}"  connect_timeout = 2
-}
-limits { auth_failure_delay_ms = 0 }
-${LEASE}
-`;
+  const c11n = spawnedConfigOf({
+    maildirRoot: mail.path,
+    accounts: `hosts = { "127.0.0.1:${first.port}", "${MARIADB.host}:${MARIADB.port}" }
+  user = "${MARIADB.user}"  password = "${MARIADB.password}"  database = "${db.name}"  connect_timeout = 2`,
+    extra: LEASE,
+    threads: 1,
+  });
   const server = await SpawnedServer.start(t, c11n);
   const session = async (): Promise<void> => {
     const { client, reply } = await login(server.port());
