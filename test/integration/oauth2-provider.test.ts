@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { makeCertificates } from '../helpers/certificates';
 import { fixture, type Fixture } from '../helpers/fixture';
-import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
-import { TestDatabase } from '../helpers/mariadb';
+import { putMessage, sampleMessage } from '../helpers/maildir';
 import { AUDIENCE, claimsFor, ISSUER, jwksOf, makeTokenKeys, oauth2Section, oauthBearer, opensslKey, sign, xoauth2, type TokenKeys } from '../helpers/oauth2';
 import { CLIENT_ID, CLIENT_SECRET, INTROSPECTION_PATH, JWKS_PATH, TestProvider } from '../helpers/oauth2-provider';
 import { Pop3Client } from '../helpers/pop3-client';
 import { accountsOn, SpawnedServer, spawnedConfigOf } from '../helpers/spawned-server';
+import { databaseAndMail } from '../helpers/test-resources';
 
 const ALICE = 'alice@example.com';
 
@@ -158,12 +158,7 @@ t.test('a spawned r2d2 (supervisor, engine, worker threads): token logins in the
   const provider = await TestProvider.start(certs);
   t.teardown(() => provider.close());
   provider.jwks = jwksOf(tokenKeys.ec);
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-  });
+  const { db, mail } = await databaseAndMail(t);
   const md = mail.maildir('alice');
   putMessage(md, sampleMessage(1));
   await db.addUser(ALICE, 'alice pw', md);

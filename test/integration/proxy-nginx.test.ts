@@ -3,23 +3,18 @@
 // answer) where each user lives, then logs in on that backend with `proxy_protocol on`, so the
 // backend sees the client's address.
 import t from 'tap';
-import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
-import { TestDatabase } from '../helpers/mariadb';
+import { putMessage, sampleMessage } from '../helpers/maildir';
 import { MAIL_MODULE, Nginx } from '../helpers/nginx';
 import { freePort } from '../helpers/ports';
 import { connectWithHeader } from '../helpers/proxy-header';
 import { accountsOn, SpawnedServer, spawnedConfigOf } from '../helpers/spawned-server';
 import { startTestServer, type TestServer } from '../helpers/test-server';
+import { databaseAndMail } from '../helpers/test-resources';
 
 const AUTH_QUERY = 'SELECT maildir, host, port FROM mailbox WHERE username = %u AND password = SHA2(%p, 256) AND active = 1';
 
 t.test('POP3 through nginx: auth_http routes each user to the backend of its row', async (t) => {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-  });
+  const { db, mail } = await databaseAndMail(t);
   await db.query(`ALTER TABLE \`${db.name}\`.mailbox ADD COLUMN host VARCHAR(255) NULL, ADD COLUMN port INT NULL`);
 
   // Two backends on one maildir root, each knowing nginx (127.0.0.1) as its PROXY sender.
