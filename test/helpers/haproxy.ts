@@ -10,9 +10,13 @@ const HAPROXY = '/usr/sbin/haproxy';
 export class Haproxy {
   private constructor(private readonly daemon: PrivateDaemon) {}
 
-  /** `config` may use `$DIR` for its own folder (the stats socket, certificates). */
-  static start(t: Test, config: string): Haproxy {
+  /**
+   * `config` may use `$DIR` for its own folder (the stats socket, certificates); `files` (name to
+   * content) are written there first, as HAProxy reads them while it parses the config.
+   */
+  static start(t: Test, config: string, files: Readonly<Record<string, string>> = {}): Haproxy {
     const daemon = PrivateDaemon.start(t, 'haproxy', (dir) => {
+      for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
       const file = join(dir, 'haproxy.cfg');
       writeFileSync(file, config.replaceAll('$DIR', dir));
       return [HAPROXY, '-f', file, '-db'];

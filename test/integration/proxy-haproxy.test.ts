@@ -1,8 +1,7 @@
 // r2d2 behind a real HAProxy (Debian's, TCP mode): send-proxy (v1), send-proxy-v2 with a POP3
 // health check (v2 LOCAL), and send-proxy-v2-ssl with HAProxy ending TLS. Clients connect from
 // other loopback addresses (127.0.0.2...), so the peer r2d2 sees can only have come from the header.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { makeCertificates } from '../helpers/certificates';
 import { fixture, type Fixture } from '../helpers/fixture';
@@ -75,8 +74,8 @@ frontend plain
 backend r2d2_plain
   server r1 127.0.0.1:${tlsOnly} send-proxy-v2
 `,
+    { 'server.pem': readFileSync(certs.cert, 'utf8') + readFileSync(certs.key, 'utf8') },
   );
-  writeFileSync(join(haproxy.dir, 'server.pem'), readFileSync(certs.cert, 'utf8') + readFileSync(certs.key, 'utf8'));
   // The v2 backend comes UP only once r2d2 has greeted HAProxy's LOCAL health check.
   await haproxy.waitForServer('r2d2_v2', 'r1', 'UP');
   return { f, haproxy, ports };
