@@ -8,8 +8,8 @@ import { DovecotPop3, giveToMail } from './dovecot-pop3';
 import { fixture, type Fixture } from './fixture';
 import { KeepClients } from './keep-clients';
 import { rfc822Size, sampleMessage } from './maildir';
-import { Pop3Client } from './pop3-client';
 import { run } from './run';
+import { servedUidls } from './served-uidls';
 
 export const R2D2 = path.join(__dirname, '../../../bin/r2d2');
 export const USER = 'alice@example.com';
@@ -26,18 +26,7 @@ export function put(md: string, i: number, names: Names, header = ''): void {
   writeFileSync(path.join(md, i % 2 === 0 ? 'new' : 'cur', i % 2 === 0 ? base : `${base}:2,S`), bytes);
 }
 
-export async function uidls(port: number): Promise<string[]> {
-  const { client } = await Pop3Client.greeted(port);
-  try {
-    const login = await client.login(USER, PASSWORD);
-    if (!login.ok) throw new Error(`login: ${login.text}`);
-    const listing = (await client.cmd('UIDL')).lines ?? [];
-    await client.cmd('QUIT');
-    return listing.map((line) => line.split(' ')[1] ?? '').sort();
-  } finally {
-    client.destroy();
-  }
-}
+export const uidls = (port: number): Promise<string[]> => servedUidls(port, USER, PASSWORD);
 
 export const importUidls = (...args: string[]): ReturnType<typeof run> => run(R2D2, ['maildir', 'import-uidls', '--from', ...args]);
 

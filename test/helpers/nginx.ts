@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
+import { PrivateDaemon } from './private-daemon';
 
 /** Debian's nginx with libnginx-mod-mail. */
 export const NGINX = '/usr/sbin/nginx';
@@ -11,31 +10,20 @@ export const MAIL_MODULE = '/usr/lib/nginx/modules/ngx_mail_module.so';
 
 /** A private nginx in the foreground (`daemon off`) on a config and prefix of its own; killed by pid at teardown. */
 export class Nginx {
-  private output = '';
-  private constructor(
-    readonly dir: string,
-    readonly child: ChildProcess,
-  ) {
-    child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
-  }
+  private constructor(private readonly daemon: PrivateDaemon) {}
 
   /** `config` may use `$DIR` for its own folder; the error log is $DIR/error.log. */
   static start(t: Test, config: string): Nginx {
-    const dir = mkdtempSync(join(tmpdir(), 'r2d2-nginx-'));
-    const file = join(dir, 'nginx.conf');
-    writeFileSync(file, config.replaceAll('$DIR', dir));
-    const child = spawn(NGINX, ['-c', file, '-p', `${dir}/`, '-g', `daemon off; pid ${join(dir, 'nginx.pid')};`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const nginx = new Nginx(dir, child);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    t.teardown(async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
+    const daemon = PrivateDaemon.start(t, 'nginx', (dir) => {
+      const file = join(dir, 'nginx.conf');
+      writeFileSync(file, config.replaceAll('$DIR', dir));
+      return [NGINX, '-c', file, '-p', `${dir}/`, '-g', `daemon off; pid ${join(dir, 'nginx.pid')};`];
     });
-    return nginx;
+    return new Nginx(daemon);
+  }
+
+  get dir(): string {
+    return this.daemon.dir;
   }
 
   get errorLog(): string {
@@ -50,7 +38,7 @@ export class Nginx {
   async waitForPort(port: number, timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (this.child.exitCode !== null) throw new Error(`nginx exited:\n${this.output}\n${this.errorLog}`);
+      if (this.daemon.child.exitCode !== null) throw new Error(`nginx exited:\n${this.daemon.output}\n${this.errorLog}`);
       const open = await new Promise<boolean>((resolve) => {
         const s = connect({ port, host: '127.0.0.1' });
         s.once('connect', () => {
@@ -60,7 +48,7 @@ export class Nginx {
         s.once('error', () => resolve(false));
       });
       if (open) return;
-      if (Date.now() > deadline) throw new Error(`nginx not listening on ${port}:\n${this.output}\n${this.errorLog}`);
+      if (Date.now() > deadline) throw new Error(`nginx not listening on ${port}:\n${this.daemon.output}\n${this.errorLog}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

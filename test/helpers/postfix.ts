@@ -1,12 +1,13 @@
 // A private Postfix for tests: its own config and queue folders under a temp dir, on a free
 // loopback port, run in the foreground as the test's child (`postfix start-fg`) and stopped at
 // teardown. Nothing of the machine's own mail set-up is used or touched.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { freePort } from './ports';
+import { DaemonProcess } from './private-daemon';
 
 const POSTFIX = ['/usr/sbin/postfix', '/usr/lib/postfix/sbin/master'];
 
@@ -91,21 +92,17 @@ ${options.main}
   ];
   fs.writeFileSync(path.join(etc, 'master.cf'), services.join('\n') + '\n');
 
-  const master: ChildProcess = spawn('/usr/sbin/postfix', ['-c', etc, 'start-fg'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  master.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  master.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => master.on('exit', () => resolve()));
+  const master = new DaemonProcess(spawn('/usr/sbin/postfix', ['-c', etc, 'start-fg'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   t.teardown(async () => {
     spawnSync('/usr/sbin/postfix', ['-c', etc, 'stop']);
-    const timer = setTimeout(() => master.kill('SIGKILL'), 10_000);
-    await exited;
+    const timer = setTimeout(() => master.child.kill('SIGKILL'), 10_000);
+    await master.exited;
     clearTimeout(timer);
   });
   const maillog = (): string => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '');
   const waitForLog = (what: string, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> =>
     waitFor(what, () => pattern.exec(maillog()) ?? undefined, timeoutMs);
-  await waitForLog(`Postfix listening (${output})`, /daemon started/);
+  await waitForLog(`Postfix listening (${master.output})`, /daemon started/);
   return { port, maillog, waitForLog };
 }
 

@@ -1,12 +1,11 @@
 // A private Prometheus (Debian's /usr/bin/prometheus) scraping one target every second, on a
 // loopback port with its own config and storage under a temp folder; stopped by pid and removed
 // at teardown. Queries go through its HTTP API, as Grafana's would.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { freePort } from './ports';
+import { PrivateDaemon } from './private-daemon';
 
 export const PROMETHEUS = '/usr/bin/prometheus';
 const READY_TIMEOUT_MS = 60_000;
@@ -17,32 +16,20 @@ export interface Sample {
 }
 
 export class PrometheusInstance {
-  private output = '';
-
   private constructor(
     readonly port: number,
-    private readonly child: ChildProcess,
-  ) {
-    child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
-  }
+    private readonly daemon: PrivateDaemon,
+  ) {}
 
   /** Starts Prometheus scraping `http://<target>/metrics` as job `r2d2`; resolves once it is ready. */
   static async start(t: Test, target: string): Promise<PrometheusInstance> {
-    const dir = mkdtempSync(join(tmpdir(), 'r2d2-prometheus-'));
-    const config = join(dir, 'prometheus.yml');
-    writeFileSync(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: r2d2\n    static_configs:\n      - targets: ['${target}']\n`);
     const port = await freePort();
-    const child = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const daemon = PrivateDaemon.start(t, 'prometheus', (dir) => {
+      const config = join(dir, 'prometheus.yml');
+      writeFileSync(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: r2d2\n    static_configs:\n      - targets: ['${target}']\n`);
+      return [PROMETHEUS, `--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'];
     });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const instance = new PrometheusInstance(port, child);
-    t.teardown(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const instance = new PrometheusInstance(port, daemon);
     await instance.poll(async () => (await fetch(instance.url('/-/ready')).catch(() => undefined))?.ok === true, READY_TIMEOUT_MS, 'Prometheus ready');
     return instance;
   }
@@ -101,7 +88,7 @@ export class PrometheusInstance {
   private async poll(ready: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(await ready())) {
-      if (Date.now() > deadline || this.child.exitCode !== null) throw new Error(`not seen: ${what}\n${this.output}`);
+      if (Date.now() > deadline || this.daemon.child.exitCode !== null) throw new Error(`not seen: ${what}\n${this.daemon.output}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }

@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DaemonProcess } from './private-daemon';
 
 /**
  * A private rsyslogd (Debian's rsyslog): imuxsock on a test unix socket, imudp on a loopback
@@ -17,8 +18,7 @@ export class Rsyslog {
     readonly udpPort: number,
     readonly linesFile: string,
     readonly mailLogFile: string,
-    private readonly child: ChildProcess,
-    private readonly exited: Promise<void>,
+    private readonly daemon: DaemonProcess,
   ) {}
 
   static readonly BINARY = '/usr/sbin/rsyslogd';
@@ -50,27 +50,20 @@ template(name="r2d2test" type="string" string="%pri-text% %syslogtag%%msg:::sp-i
 ${extra.replaceAll('$DIR', dir)}
 `,
     );
-    const child = spawn(Rsyslog.BINARY, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const daemon = new DaemonProcess(spawn(Rsyslog.BINARY, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'ignore', 'pipe'] }));
     // A test process that fails without its teardown still takes its rsyslogd along.
     const orphanGuard = (): void => {
-      child.kill('SIGKILL');
+      daemon.child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     };
     process.once('exit', orphanGuard);
-    const exited = new Promise<void>((resolve) =>
-      child.once('exit', () => {
-        process.off('exit', orphanGuard);
-        resolve();
-      }),
-    );
-    const rsyslog = new Rsyslog(dir, socketPath, udpPort, linesFile, mailLogFile, child, exited);
+    void daemon.exited.then(() => process.off('exit', orphanGuard));
+    const rsyslog = new Rsyslog(dir, socketPath, udpPort, linesFile, mailLogFile, daemon);
     try {
       await rsyslog.waitUntilReady();
     } catch (error) {
       await rsyslog.stop();
-      throw new Error(`rsyslogd did not start: ${(error as Error).message}\n${stderr}`);
+      throw new Error(`rsyslogd did not start: ${(error as Error).message}\n${daemon.output}`);
     }
     return rsyslog;
   }
@@ -94,7 +87,7 @@ ${extra.replaceAll('$DIR', dir)}
   async waitFor(ready: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!ready()) {
-      if (this.child.exitCode !== null) throw new Error(`rsyslogd exited (${this.child.exitCode}) while waiting for ${what}`);
+      if (this.daemon.child.exitCode !== null) throw new Error(`rsyslogd exited (${this.daemon.child.exitCode}) while waiting for ${what}`);
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; lines:\n${this.lines().join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -114,14 +107,13 @@ ${extra.replaceAll('$DIR', dir)}
 
   /** Stops (SIGSTOP) or resumes (SIGCONT) the daemon: a stopped one reads nothing, its socket fills. */
   pause(paused: boolean): void {
-    this.child.kill(paused ? 'SIGSTOP' : 'SIGCONT');
+    this.daemon.child.kill(paused ? 'SIGSTOP' : 'SIGCONT');
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGCONT');
-      this.child.kill('SIGTERM');
-      await this.exited;
+    if (this.daemon.running) {
+      this.daemon.child.kill('SIGCONT');
+      await this.daemon.stop('SIGTERM');
     }
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -1,14 +1,13 @@
 // `r2d2 who`, `kick` and `status` against a spawned server (supervisor, engine, two worker
 // threads) and its live sessions, through the real CLI and the control socket.
 import t, { type Test } from 'tap';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestDatabase } from '../helpers/mariadb';
-import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
+import { putMessage, sampleMessage } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
 import { run } from '../helpers/run';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
+import { databaseAndMail, tempDir } from '../helpers/test-resources';
 import type { SessionInfo } from '../../src/server/live-sessions';
 
 const R2D2 = join(__dirname, '../../../bin/r2d2');
@@ -17,14 +16,8 @@ const { NODE_OPTIONS: _ignored, ...ENV } = process.env;
 
 /** One server for the whole file (a start costs seconds on a loaded machine); each test has its own users. */
 async function setup(t: Test) {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  const runDir = mkdtempSync(join(tmpdir(), 'r2d2-run-'));
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-    rmSync(runDir, { recursive: true, force: true });
-  });
+  const { db, mail } = await databaseAndMail(t);
+  const runDir = tempDir(t, 'r2d2-run-');
   const socket = join(runDir, 'control');
   const server = await SpawnedServer.start(t, spawnedConfig(db.name, mail.path, `control_socket = "${socket}"`));
   const client = async (t: Test, from?: string): Promise<Pop3Client> => {
@@ -183,8 +176,7 @@ t.test('control socket', async (t) => {
     const down = await cli('who', '-s', socket);
     t.equal(down.code, 2);
     t.match(down.stderr, /r2d2 is not running/);
-    const dir = mkdtempSync(join(tmpdir(), 'r2d2-nosock-'));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, 'r2d2-nosock-');
     writeFileSync(join(dir, 'c11n'), 'control_socket = none\npassword = "${NOT_SET_HERE}"\n');
     const off = await cli('who', '-p', dir);
     t.equal(off.code, 2);

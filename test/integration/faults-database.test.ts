@@ -7,11 +7,12 @@ import t from 'tap';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture } from '../helpers/fixture';
-import { MARIADB, TestDatabase } from '../helpers/mariadb';
-import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
+import { MARIADB } from '../helpers/mariadb';
+import { putMessage, sampleMessage } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
 import { TcpProxy } from '../helpers/tcp-proxy';
+import { databaseAndMail } from '../helpers/test-resources';
 
 type Phase = 'before' | 'down' | 'after';
 const LOOPS = 4;
@@ -135,12 +136,7 @@ t.test('database down and back under a spawned server: both worker threads\' poo
   const proxy = new TcpProxy(MARIADB.host, MARIADB.port);
   await proxy.start();
   t.teardown(() => proxy.stop());
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-  });
+  const { db, mail } = await databaseAndMail(t);
   for (let i = 0; i < 8; i++) {
     const md = mail.maildir(`w${i}`);
     putMessage(md, sampleMessage(i));

@@ -13,6 +13,7 @@ import { TestDatabase } from '../helpers/mariadb';
 import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
+import { databaseAndMail } from '../helpers/test-resources';
 
 const TOTAL = 1500;
 const DELETED = 1000;
@@ -142,12 +143,7 @@ async function finishDeletions(t: Test, port: number, setup: Setup, doomed: Set<
 }
 
 async function base(t: Test): Promise<{ db: TestDatabase; mail: MailRoot }> {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-  });
+  const { db, mail } = await databaseAndMail(t);
   return { db, mail };
 }
 

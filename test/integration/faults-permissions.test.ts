@@ -11,17 +11,13 @@ import { putNumbered } from '../helpers/client-matrix';
 import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
+import { databaseAndMail } from '../helpers/test-resources';
 
 const NOBODY = 65534;
 const skip = process.getuid?.() === 0 ? {} : { skip: 'needs root to run the sessions as nobody' };
 
 t.test('files and folders the session user may not read or write', skip, async (t) => {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-  });
+  const { db, mail } = await databaseAndMail(t);
   chmodSync(mail.path, 0o755);
   const box = async (name: string, count: number): Promise<{ md: string; files: string[] }> => {
     const md = mail.maildir(name);

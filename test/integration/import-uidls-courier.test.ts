@@ -10,26 +10,15 @@ import { CourierPop3 } from '../helpers/courier-pop3';
 import { fixture } from '../helpers/fixture';
 import { KeepClients } from '../helpers/keep-clients';
 import { putMessage, sampleMessage } from '../helpers/maildir';
-import { Pop3Client } from '../helpers/pop3-client';
 import { run } from '../helpers/run';
+import { servedUidls } from '../helpers/served-uidls';
 
 const R2D2 = path.join(__dirname, '../../../bin/r2d2');
 const USER = 'bob@example.com';
 const PASSWORD = 'courier-Pa55';
 const COUNT = 5;
 
-async function uidls(port: number): Promise<string[]> {
-  const { client } = await Pop3Client.greeted(port);
-  try {
-    const login = await client.login(USER, PASSWORD);
-    if (!login.ok) throw new Error(`login: ${login.text}`);
-    const listing = (await client.cmd('UIDL')).lines ?? [];
-    await client.cmd('QUIT');
-    return listing.map((line) => line.split(' ')[1] ?? '').sort();
-  } finally {
-    client.destroy();
-  }
-}
+const uidls = (port: number): Promise<string[]> => servedUidls(port, USER, PASSWORD);
 
 t.test('Courier: courierpop3dsizelist UIDLs, Courier names without a Z size', async (t) => {
   const f = await fixture(t);

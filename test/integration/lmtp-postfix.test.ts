@@ -6,19 +6,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { RECIPIENT_QUERY } from '../helpers/lmtp-server';
-import { asServed, MailRoot } from '../helpers/maildir';
-import { TestDatabase } from '../helpers/mariadb';
+import { asServed } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
 import { postfixMissing, smtpSend, startPostfix } from '../helpers/postfix';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
+import { databaseAndMail } from '../helpers/test-resources';
 
 t.test('Postfix lmtp:unix: -> r2d2 serve -> POP3', { skip: postfixMissing() }, async (t) => {
-  const db = await TestDatabase.create();
-  const root = new MailRoot();
-  t.teardown(async () => {
-    await db.drop();
-    root.remove();
-  });
+  const { db, mail: root } = await databaseAndMail(t);
   fs.chmodSync(root.path, 0o755); // Postfix's processes (user postfix) reach the socket through it
   const mail = path.join(root.path, 'vhosts');
   fs.mkdirSync(mail);

@@ -8,10 +8,9 @@ import t from 'tap';
 import { parseMaildirName } from '../../src/maildrop/name';
 import { LmtpClient } from '../helpers/lmtp-client';
 import { filesIn, RECIPIENT_QUERY } from '../helpers/lmtp-server';
-import { MailRoot } from '../helpers/maildir';
-import { TestDatabase } from '../helpers/mariadb';
 import { run } from '../helpers/run';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
+import { databaseAndMail } from '../helpers/test-resources';
 
 const MiB = 1024 * 1024;
 
@@ -38,12 +37,7 @@ function bigMessage(lines: number): Buffer {
 }
 
 t.test('r2d2 serve: LMTP on a port and a socket', { skip: process.getuid?.() !== 0 ? 'needs root (socket owner)' : false }, async (t) => {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-  });
+  const { db, mail } = await databaseAndMail(t);
   const alice = join(mail.path, 'alice');
   await db.addUser('alice@example.com', 'pw', alice);
   const socket = join(mail.path, 'lmtp.sock');

@@ -12,19 +12,16 @@ import type { LockAttempt, MaildropLock } from '../../src/maildrop/locker';
 import { LOCK_FILE } from '../../src/maildrop/lock';
 import { createLeaseTable, databaseConfig, expireLeases, LEASE_TABLE, leaseRows } from '../helpers/lease';
 import { MARIADB, TestDatabase } from '../helpers/mariadb';
-import { MailRoot } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
 import { TcpProxy } from '../helpers/tcp-proxy';
 import { startTestServer } from '../helpers/test-server';
+import { databaseAndMail } from '../helpers/test-resources';
 
 const LEASE_MS = 3000;
 
 async function setup(t: Test): Promise<{ db: TestDatabase; md: string }> {
-  const db = await TestDatabase.create();
-  t.teardown(() => db.drop());
+  const { db, mail } = await databaseAndMail(t);
   await createLeaseTable(db);
-  const mail = new MailRoot();
-  t.teardown(() => mail.remove());
   return { db, md: mail.maildir('alice') };
 }
 

@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { makeCertificates } from '../helpers/certificates';
 import { fixture, type Fixture } from '../helpers/fixture';
-import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
-import { MAILBOX_QUERY, MARIADB, TestDatabase } from '../helpers/mariadb';
+import { putMessage, sampleMessage } from '../helpers/maildir';
 import { AUDIENCE, claimsFor, ISSUER, jwksOf, makeTokenKeys, oauth2Section, oauthBearer, opensslKey, sign, xoauth2, type TokenKeys } from '../helpers/oauth2';
 import { CLIENT_ID, CLIENT_SECRET, INTROSPECTION_PATH, JWKS_PATH, TestProvider } from '../helpers/oauth2-provider';
 import { Pop3Client } from '../helpers/pop3-client';
-import { SpawnedServer } from '../helpers/spawned-server';
+import { accountsOn, SpawnedServer, spawnedConfigOf } from '../helpers/spawned-server';
+import { databaseAndMail } from '../helpers/test-resources';
 
 const ALICE = 'alice@example.com';
 
@@ -158,26 +158,17 @@ t.test('a spawned r2d2 (supervisor, engine, worker threads): token logins in the
   const provider = await TestProvider.start(certs);
   t.teardown(() => provider.close());
   provider.jwks = jwksOf(tokenKeys.ec);
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-  });
+  const { db, mail } = await databaseAndMail(t);
   const md = mail.maildir('alice');
   putMessage(md, sampleMessage(1));
   await db.addUser(ALICE, 'alice pw', md);
   const secretFile = join(tokenKeys.dir, 'spawned-secret');
   writeFileSync(secretFile, `${CLIENT_SECRET}\n`, { mode: 0o600 });
-  const c11n = (audience: string): string => `
-executes_as_root = yes
-threads = 2
-maildir_root = "${mail.path}"
-maildrop_query_format_string = "${MAILBOX_QUERY}"
-listen "pop3" { address = "127.0.0.1"  port = 0 }
-database "accounts" { host = "${MARIADB.host}"  port = ${MARIADB.port}  user = "${MARIADB.user}"  password = "${MARIADB.password}"  database = "${db.name}"  pool_size = 2 }
-limits { auth_failure_delay_ms = 0 }
-oauth2 {
+  const c11n = (audience: string): string =>
+    spawnedConfigOf({
+      maildirRoot: mail.path,
+      accounts: accountsOn(db.name, 'pool_size = 2'),
+      extra: `oauth2 {
   jwks = "${provider.url(JWKS_PATH)}"
   jwks_ca = "${certs.ca}"
   issuer = "${ISSUER}"
@@ -186,8 +177,8 @@ oauth2 {
   introspection_client_id = "${CLIENT_ID}"
   introspection_client_secret_file = "${secretFile}"
   maildrop_query_format_string = "SELECT maildir FROM mailbox WHERE username = %u AND active = 1"
-}
-`;
+}`,
+    });
   const server = await SpawnedServer.start(t, c11n(AUDIENCE));
   const login = async (response: string): Promise<string> => {
     const { client } = await Pop3Client.greeted(server.port());

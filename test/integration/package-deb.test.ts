@@ -5,12 +5,13 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { MARIADB, TestDatabase } from '../helpers/mariadb';
-import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
+import { MARIADB } from '../helpers/mariadb';
+import { putMessage, sampleMessage } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
 import { freePort } from '../helpers/ports';
 import { run } from '../helpers/run';
 import { SpawnedServer } from '../helpers/spawned-server';
+import { databaseAndMail, tempDir } from '../helpers/test-resources';
 
 const ROOT = join(__dirname, '../../..');
 const { NODE_OPTIONS: _ignored, ...ENV } = process.env;
@@ -87,14 +88,8 @@ t.test('the Debian package builds, installs, serves as its own user, and purges 
   t.equal((await run('/usr/bin/r2d2', ['--version'], { env: ENV })).stdout.toString(), `${version}\n`);
 
   // An installed-style personality: the package's c11n with this test's port, database and maildirs.
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  const runDir = mkdtempSync(join(tmpdir(), 'r2d2-run-'));
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-    rmSync(runDir, { recursive: true, force: true });
-  });
+  const { db, mail } = await databaseAndMail(t);
+  const runDir = tempDir(t, 'r2d2-run-');
   const md = mail.maildir('kim');
   putMessage(md, sampleMessage(1));
   putMessage(md, sampleMessage(2));
@@ -108,8 +103,7 @@ t.test('the Debian package builds, installs, serves as its own user, and purges 
     .replace(/^  database = mail$/m, `  database = ${db.name}`)
     .replace(/^maildir_root = .*$/m, `maildir_root = ${mail.path}`)
     .replace(/^(limits \{)$/m, `control_socket = ${join(runDir, 'control')}\n$1`);
-  const dir = mkdtempSync(join(tmpdir(), 'r2d2-personality-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'r2d2-personality-');
   mkdirSync(join(dir, 'modules'));
   for (const module of readdirSync('/etc/r2d2/personality/modules')) writeFileSync(join(dir, 'modules', module), readFileSync(join('/etc/r2d2/personality/modules', module)));
   writeFileSync(join(dir, 'c11n'), c11n);

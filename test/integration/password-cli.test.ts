@@ -1,14 +1,13 @@
 // `r2d2 pw` (Dovecot's doveadm pw -t verifies what it prints), `r2d2 auth test` through the
 // shipped PostfixAdmin module against MariaDB, and check-config's %p rule. Passwords travel on
 // standard input only.
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { TestDatabase, MARIADB } from '../helpers/mariadb';
-import { MailRoot } from '../helpers/maildir';
 import { addAppPassword, addMailbox, Doveadm, openssl, usePostfixAdminTables } from '../helpers/postfixadmin';
 import { run } from '../helpers/run';
+import { databaseAndMail, tempDir } from '../helpers/test-resources';
 
 const R2D2 = join(__dirname, '../../../bin/r2d2');
 const PERSONALITY = join(__dirname, '../../../personality');
@@ -35,8 +34,7 @@ t.test('r2d2 pw prints {SCHEME} hashes that doveadm pw -t verifies', async (t) =
 });
 
 function personality(t: Test, db: TestDatabase, mailRoot: string, query?: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'r2d2-pfa-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'r2d2-pfa-');
   mkdirSync(join(dir, 'modules'));
   writeFileSync(join(dir, 'modules/postfixadmin.c11n'), readFileSync(join(PERSONALITY, 'modules/postfixadmin.c11n')));
   const c11n = readFileSync(join(PERSONALITY, 'c11n'), 'utf8')
@@ -51,12 +49,7 @@ function personality(t: Test, db: TestDatabase, mailRoot: string, query?: string
 const env = { ...process.env, R2D2_DB_HOST: MARIADB.host, R2D2_DB_USER: MARIADB.user, R2D2_DB_PASSWORD: MARIADB.password };
 
 t.test('r2d2 auth test runs the login path of the shipped PostfixAdmin module', async (t) => {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-  });
+  const { db, mail } = await databaseAndMail(t);
   await usePostfixAdminTables(db);
   const old = openssl('-1', 'main secret');
   mail.maildir(await addMailbox(db, 'john@example.com', old));
@@ -87,12 +80,7 @@ t.test('r2d2 auth test runs the login path of the shipped PostfixAdmin module', 
 });
 
 t.test('check-config refuses a query that returns a password column and sends %p', async (t) => {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-  });
+  const { db, mail } = await databaseAndMail(t);
   const dir = personality(t, db, mail.path, 'SELECT maildir, password FROM mailbox WHERE username = %u AND password = %p');
   const check = await run(R2D2, ['check-config', '-p', dir], { env });
   t.equal(check.code, 2);

@@ -1,18 +1,12 @@
 // LOGIN-DELAY without a last_login column: the host's memory of logins is shared by every worker
 // thread of a real `r2d2 serve` (two threads), so a login on one thread delays the next on the other.
 import t from 'tap';
-import { TestDatabase } from '../helpers/mariadb';
-import { MailRoot } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
+import { databaseAndMail } from '../helpers/test-resources';
 
 t.test('a login on one worker thread delays the next login on the other', async (t) => {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-  });
+  const { db, mail } = await databaseAndMail(t);
   await db.addUser('tess', 'pw', mail.maildir('tess'));
   const server = await SpawnedServer.start(t, spawnedConfig(db.name, mail.path, 'policy { login_delay = 900 }'));
   const clients: Pop3Client[] = [];

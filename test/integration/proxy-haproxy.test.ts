@@ -1,8 +1,7 @@
 // r2d2 behind a real HAProxy (Debian's, TCP mode): send-proxy (v1), send-proxy-v2 with a POP3
 // health check (v2 LOCAL), and send-proxy-v2-ssl with HAProxy ending TLS. Clients connect from
 // other loopback addresses (127.0.0.2...), so the peer r2d2 sees can only have come from the header.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { makeCertificates } from '../helpers/certificates';
 import { fixture, type Fixture } from '../helpers/fixture';
@@ -15,9 +14,6 @@ import { connectWithHeader, v1 } from '../helpers/proxy-header';
 
 const certs = makeCertificates();
 t.teardown(() => certs.remove());
-/** HAProxy's `crt`: certificate and key in one file, written before any HAProxy starts (it reads it at once). */
-const PEM = join(dirname(certs.cert), 'haproxy-server.pem');
-writeFileSync(PEM, readFileSync(certs.cert, 'utf8') + readFileSync(certs.key, 'utf8'));
 
 /** %r must be a client, never the proxy (127.0.0.1): a login proves %r came from the header. */
 const QUERY = `${MAILBOX_QUERY} AND %r <> '127.0.0.1'`;
@@ -68,7 +64,7 @@ backend r2d2_v2
   tcp-check expect string +OK
   server r1 127.0.0.1:${pop3} send-proxy-v2 check inter 300ms
 frontend pop3s
-  bind 127.0.0.1:${ports.ssl} ssl crt ${PEM}
+  bind 127.0.0.1:${ports.ssl} ssl crt $DIR/server.pem
   default_backend r2d2_ssl
 backend r2d2_ssl
   server r1 127.0.0.1:${tlsOnly} send-proxy-v2-ssl
@@ -78,6 +74,7 @@ frontend plain
 backend r2d2_plain
   server r1 127.0.0.1:${tlsOnly} send-proxy-v2
 `,
+    { 'server.pem': readFileSync(certs.cert, 'utf8') + readFileSync(certs.key, 'utf8') },
   );
   // The v2 backend comes UP only once r2d2 has greeted HAProxy's LOCAL health check.
   await haproxy.waitForServer('r2d2_v2', 'r1', 'UP');

@@ -3,23 +3,18 @@
 // answer) where each user lives, then logs in on that backend with `proxy_protocol on`, so the
 // backend sees the client's address.
 import t from 'tap';
-import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
-import { MARIADB, TestDatabase } from '../helpers/mariadb';
+import { putMessage, sampleMessage } from '../helpers/maildir';
 import { MAIL_MODULE, Nginx } from '../helpers/nginx';
 import { freePort } from '../helpers/ports';
 import { connectWithHeader } from '../helpers/proxy-header';
-import { SpawnedServer } from '../helpers/spawned-server';
+import { accountsOn, SpawnedServer, spawnedConfigOf } from '../helpers/spawned-server';
 import { startTestServer, type TestServer } from '../helpers/test-server';
+import { databaseAndMail } from '../helpers/test-resources';
 
 const AUTH_QUERY = 'SELECT maildir, host, port FROM mailbox WHERE username = %u AND password = SHA2(%p, 256) AND active = 1';
 
 t.test('POP3 through nginx: auth_http routes each user to the backend of its row', async (t) => {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-  });
+  const { db, mail } = await databaseAndMail(t);
   await db.query(`ALTER TABLE \`${db.name}\`.mailbox ADD COLUMN host VARCHAR(255) NULL, ADD COLUMN port INT NULL`);
 
   // Two backends on one maildir root, each knowing nginx (127.0.0.1) as its PROXY sender.
@@ -45,20 +40,13 @@ t.test('POP3 through nginx: auth_http routes each user to the backend of its row
   // The auth_http side: a whole r2d2 (supervisor, engine, worker threads).
   const auth = await SpawnedServer.start(
     t,
-    `
-executes_as_root = yes
-threads = 2
-maildir_root = "${mail.path}"
-maildrop_query_format_string = "${AUTH_QUERY}"
-listen "pop3" { address = "127.0.0.1"  port = 0 }
-auth_http { address = "127.0.0.1"  port = 0  trusted_proxies = { "127.0.0.1" } }
-database "accounts" {
-  host = "${MARIADB.host}"  port = ${MARIADB.port}  user = "${MARIADB.user}"  password = "${MARIADB.password}"
-  database = "${db.name}"  pool_size = 2
-}
-limits { auth_failure_delay_ms = 0 }
-log { level = debug }
-`,
+    spawnedConfigOf({
+      maildirRoot: mail.path,
+      query: AUTH_QUERY,
+      accounts: accountsOn(db.name, 'pool_size = 2'),
+      extra: `auth_http { address = "127.0.0.1"  port = 0  trusted_proxies = { "127.0.0.1" } }
+log { level = debug }`,
+    }),
   );
   const authPort = auth.port('auth_http');
   const nginxPort = await freePort();

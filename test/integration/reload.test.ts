@@ -5,12 +5,12 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { chownSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { TestDatabase } from '../helpers/mariadb';
 import { makeCertificates } from '../helpers/certificates';
-import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
+import { putMessage, sampleMessage } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
 import { freePort } from '../helpers/ports';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
+import { databaseAndMail } from '../helpers/test-resources';
 
 const LISTEN_POP3 = 'listen "pop3" { address = "127.0.0.1"  port = 0 }';
 
@@ -47,12 +47,7 @@ class Collector {
 }
 
 async function setup(t: Test) {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-  });
+  const { db, mail } = await databaseAndMail(t);
   const user = async (name: string): Promise<string> => {
     const md = mail.maildir(name);
     putMessage(md, sampleMessage(1));

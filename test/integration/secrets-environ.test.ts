@@ -2,24 +2,23 @@
 // (/proc/PID/environ, readable by every process of the session uid), whether c11n took it from
 // the environment or from password_file. Real `r2d2 serve`, real MariaDB, a user made here.
 import t, { type Test } from 'tap';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
-import { MAILBOX_QUERY, MARIADB, TestDatabase } from '../helpers/mariadb';
-import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
+import { MARIADB } from '../helpers/mariadb';
+import { putMessage, sampleMessage } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
 import { run } from '../helpers/run';
-import { SpawnedServer } from '../helpers/spawned-server';
+import { SpawnedServer, spawnedConfigOf } from '../helpers/spawned-server';
+import { databaseAndMail, tempDir } from '../helpers/test-resources';
 
 const R2D2 = join(__dirname, '../../../bin/r2d2');
 
 /** A database with one mailbox, and a MariaDB user of its own with a password; both dropped at teardown. */
 async function setup(t: Test) {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  const dir = mkdtempSync(join(tmpdir(), 'r2d2-secret-'));
+  const { db, mail } = await databaseAndMail(t);
+  const dir = tempDir(t, 'r2d2-secret-');
   const user = `r2d2_${randomBytes(4).toString('hex')}`;
   const password = `pw-${randomBytes(12).toString('hex')}`;
   const admin = await createConnection(MARIADB);
@@ -30,25 +29,16 @@ async function setup(t: Test) {
   t.teardown(async () => {
     for (const host of ['localhost', '127.0.0.1']) await admin.query(`DROP USER IF EXISTS '${user}'@'${host}'`);
     await admin.end();
-    await db.drop();
-    mail.remove();
-    rmSync(dir, { recursive: true, force: true });
   });
   const md = mail.maildir('alice');
   putMessage(md, sampleMessage(1));
   await db.addUser('alice', 'alicepw', md);
-  const c11n = (passwordLine: string): string => `
-executes_as_root = yes
-threads = 2
-maildir_root = "${mail.path}"
-maildrop_query_format_string = "${MAILBOX_QUERY}"
-listen "pop3" { address = "127.0.0.1"  port = 0 }
-database "accounts" {
-  host = "${MARIADB.host}"  port = ${MARIADB.port}  user = "${user}"  ${passwordLine}
-  database = "${db.name}"  pool_size = 2
-}
-limits { auth_failure_delay_ms = 0 }
-`;
+  const c11n = (passwordLine: string): string =>
+    spawnedConfigOf({
+      maildirRoot: mail.path,
+      accounts: `host = "${MARIADB.host}"  port = ${MARIADB.port}  user = "${user}"  ${passwordLine}
+  database = "${db.name}"  pool_size = 2`,
+    });
   return { dir, password, c11n };
 }
 

@@ -4,27 +4,24 @@
 // was taken (the row changed under it) answers QUIT with -ERR [SYS/TEMP] and deletes nothing; and
 // a database section with two hosts whose first one goes away and comes back; check-config and
 // the lease table. Real MariaDB.
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { createLeaseTable, expireLeases, LEASE_TABLE, leaseRows } from '../helpers/lease';
 import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
-import { MAILBOX_QUERY, MARIADB, TestDatabase } from '../helpers/mariadb';
+import { MARIADB, TestDatabase } from '../helpers/mariadb';
 import { Pop3Client, type Response } from '../helpers/pop3-client';
 import { run } from '../helpers/run';
-import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
+import { SpawnedServer, spawnedConfig, spawnedConfigOf } from '../helpers/spawned-server';
 import { TcpProxy } from '../helpers/tcp-proxy';
+import { databaseAndMail, tempDir } from '../helpers/test-resources';
 
 const LEASE = 'maildrop_lock { backend = database  lease = 3 }';
 const R2D2 = join(__dirname, '../../../bin/r2d2');
 
 async function setup(t: Test): Promise<{ db: TestDatabase; mail: MailRoot; md: string; files: string[] }> {
-  const db = await TestDatabase.create();
-  t.teardown(() => db.drop());
+  const { db, mail } = await databaseAndMail(t);
   await createLeaseTable(db);
-  const mail = new MailRoot();
-  t.teardown(() => mail.remove());
   const md = mail.maildir('alice');
   const files = [0, 1, 2].map((i) => putMessage(md, sampleMessage(i)));
   await db.addUser('alice', 'pw', md);
@@ -156,19 +153,13 @@ t.test('database hosts: the first goes away, logins and leases use the next; it 
   const first = new TcpProxy(MARIADB.host, MARIADB.port);
   await first.start();
   t.teardown(() => first.stop());
-  const c11n = `
-executes_as_root = yes
-threads = 1
-maildir_root = "${mail.path}"
-maildrop_query_format_string = "${MAILBOX_QUERY}"
-listen "pop3" { address = "127.0.0.1"  port = 0 }
-database "accounts" {
-  hosts = { "127.0.0.1:${first.port}", "${MARIADB.host}:${MARIADB.port}" }
-  user = "${MARIADB.user}"  password = "${MARIADB.password}"  database = "${db.name}"  connect_timeout = 2
-}
-limits { auth_failure_delay_ms = 0 }
-${LEASE}
-`;
+  const c11n = spawnedConfigOf({
+    maildirRoot: mail.path,
+    accounts: `hosts = { "127.0.0.1:${first.port}", "${MARIADB.host}:${MARIADB.port}" }
+  user = "${MARIADB.user}"  password = "${MARIADB.password}"  database = "${db.name}"  connect_timeout = 2`,
+    extra: LEASE,
+    threads: 1,
+  });
   const server = await SpawnedServer.start(t, c11n);
   const session = async (): Promise<void> => {
     const { client, reply } = await login(server.port());
@@ -192,8 +183,7 @@ ${LEASE}
 t.test('check-config prepares the lease statements: a missing table or grant fails it, with the fix named', async (t) => {
   const db = await TestDatabase.create();
   t.teardown(() => db.drop());
-  const dir = mkdtempSync(join(tmpdir(), 'r2d2-lease-check-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'r2d2-lease-check-');
   const lockUser = `r2d2_lock_${db.name.slice(-8)}`;
   t.teardown(() => db.query(`DROP USER IF EXISTS '${lockUser}'@'%'`));
   const check = (extra: string) => {

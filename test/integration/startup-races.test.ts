@@ -2,17 +2,16 @@
 // r2d2, and a supervisor killed while it binds must not leave the binder holding the ports.
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestDatabase } from '../helpers/mariadb';
-import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
+import { putMessage, sampleMessage } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
 import { freePort } from '../helpers/ports';
 import { run } from '../helpers/run';
 import { spawnedConfig } from '../helpers/spawned-server';
+import { databaseAndMail, tempDir } from '../helpers/test-resources';
 
 const R2D2 = join(__dirname, '../../../bin/r2d2');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -42,14 +41,8 @@ function serve(t: Test, dir: string, c11n: string): Serve {
 }
 
 async function setup(t: Test) {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  const dir = mkdtempSync(join(tmpdir(), 'r2d2-races-'));
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { db, mail } = await databaseAndMail(t);
+  const dir = tempDir(t, 'r2d2-races-');
   const md = mail.maildir('alice');
   putMessage(md, sampleMessage(1));
   await db.addUser('alice', 'pw', md);

@@ -1,19 +1,14 @@
 import t from 'tap';
 import { chownSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestDatabase } from '../helpers/mariadb';
-import { MailRoot, putMessage, sampleMessage } from '../helpers/maildir';
+import { putMessage, sampleMessage } from '../helpers/maildir';
 import { Pop3Client } from '../helpers/pop3-client';
 import { SpawnedServer, spawnedConfig } from '../helpers/spawned-server';
+import { databaseAndMail } from '../helpers/test-resources';
 import type { Test } from 'tap';
 
 async function setup(t: Test, extra = '', threads = 2) {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-  });
+  const { db, mail } = await databaseAndMail(t);
   const server = await SpawnedServer.start(t, spawnedConfig(db.name, mail.path, extra, threads));
   const clients: Pop3Client[] = [];
   t.teardown(() => clients.forEach((c) => c.destroy()));
@@ -164,12 +159,7 @@ t.test('SIGHUP reloads limits and the query without dropping sessions; SIGUSR1 l
 });
 
 t.test('privileges: sessions run as the configured uid/gid; root without uid is refused', async (t) => {
-  const db = await TestDatabase.create();
-  const mail = new MailRoot();
-  t.teardown(async () => {
-    await db.drop();
-    mail.remove();
-  });
+  const { db, mail } = await databaseAndMail(t);
   chownSync(mail.path, 65534, 65534);
   const md = mail.maildir('nob');
   for (const sub of ['', 'new', 'cur', 'tmp']) chownSync(join(md, sub), 65534, 65534);

@@ -1,26 +1,10 @@
 // The c11n `log` section: destinations, formats, facility, and ServerKit's bypass keys.
 import t from 'tap';
-import { C11nError } from '../../src/config/errors';
-import { parseConfigText } from '../../src/config/load';
 import type { LogConfig } from '../../src/config/types';
+import { failure as c11nFailure, parseAfterMinimal } from '../helpers/c11n';
 
-const MINIMAL = `listen "pop3" { port = 110 }\nmaildrop_query_format_string = "SELECT maildir FROM m WHERE u = %u"\ndatabase "accounts" { }`;
-
-function log(section: string): LogConfig {
-  return parseConfigText(`${MINIMAL}\n${section}`, '/etc/r2d2', {}, 2, (name) => {
-    throw new Error(`ENOENT: ${name}`);
-  }).log;
-}
-
-function failure(section: string): string {
-  try {
-    log(section);
-  } catch (error: unknown) {
-    if (error instanceof C11nError) return error.message;
-    throw error;
-  }
-  throw new Error('expected a C11nError');
-}
+const log = (section: string): LogConfig => parseAfterMinimal(section).log;
+const failure = (section: string): string => c11nFailure(() => log(section));
 
 const DEFAULTS: LogConfig = { destination: 'stdout', level: 'info', format: 'rfc3164', facility: 'mail', syslogSocket: '/dev/log', udpAddress: undefined };
 

@@ -2,29 +2,13 @@
 // (OpenMetrics counter names; a dead worker's counters kept, its gauges dropped).
 import t from 'tap';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { C11nError } from '../../src/config/errors';
-import { parseConfigText } from '../../src/config/load';
 import type { Config } from '../../src/config/types';
 import { wantsOpenMetrics } from '../../src/server/metrics/accept';
 import { render, retire } from '../../src/server/metrics/aggregate';
+import { failure as c11nFailure, parseAfterMinimal } from '../helpers/c11n';
 
-const MINIMAL = `listen "pop3" { port = 110 }\nmaildrop_query_format_string = "SELECT maildir FROM m WHERE u = %u"\ndatabase "accounts" { }`;
-
-function config(text: string): Config {
-  return parseConfigText(`${MINIMAL}\n${text}`, '/etc/r2d2', {}, 2, (name) => {
-    throw new Error(`ENOENT: ${name}`);
-  });
-}
-
-function failure(text: string): string {
-  try {
-    config(text);
-  } catch (error: unknown) {
-    if (error instanceof C11nError) return error.message;
-    throw error;
-  }
-  throw new Error('expected a C11nError');
-}
+const config = (text: string): Config => parseAfterMinimal(text);
+const failure = (text: string): string => c11nFailure(() => config(text));
 
 t.test('metrics { }: off without the section, loopback by default', async (t) => {
   t.equal(config('').metrics, undefined, 'no section: no endpoint');
