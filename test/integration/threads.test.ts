@@ -24,20 +24,29 @@ const files = (md: string) => [...readdirSync(join(md, 'new')), ...readdirSync(j
 
 t.test('sessions spread over every worker thread and behave the same on each', async (t) => {
   const { db, mail, server, client } = await setup(t);
-  for (let i = 0; i < 8; i++) {
+  // Both workers accept on one listening socket and the kernel picks which one wakes: on a loaded
+  // machine one of them can take eight connections in a row. Connections are opened (and held)
+  // four at a time until both have served some, at most 64: the spread is what is tested, not luck.
+  const clients = await Promise.all(Array.from({ length: 8 }, () => client()));
+  const served = (worker: number): number => server.count(new RegExp(`connected .*worker="${worker}"`));
+  while (served(0) + served(1) < clients.length) await new Promise((resolve) => setTimeout(resolve, 20)); // the connect lines arrive after the greetings
+  while ((served(0) === 0 || served(1) === 0) && clients.length < 64) {
+    clients.push(...(await Promise.all(Array.from({ length: 4 }, () => client()))));
+    while (served(0) + served(1) < clients.length) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  for (let i = 0; i < clients.length; i++) {
     const md = mail.maildir(`u${i}`);
     putMessage(md, sampleMessage(i));
     await db.addUser(`u${i}`, 'pw', md);
   }
-  const clients = await Promise.all(Array.from({ length: 8 }, () => client()));
   const replies = await Promise.all(clients.map(async (c, i) => (await c.login(`u${i}`, 'pw')).ok && (await c.cmd('STAT')).text));
   for (const r of replies) t.match(r, /^1 \d+$/);
   await Promise.all(clients.map((c) => c.cmd('QUIT')));
-  await server.waitFor(/\[8\] disconnected|disconnected(.|\n)*disconnected(.|\n)*disconnected(.|\n)*disconnected(.|\n)*disconnected(.|\n)*disconnected(.|\n)*disconnected(.|\n)*disconnected/);
-  t.ok(server.count(/connected .*worker="0"/) > 0, 'worker 0 served sessions');
-  t.ok(server.count(/connected .*worker="1"/) > 0, 'worker 1 served sessions');
+  while (server.count(/disconnected/) < clients.length) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.ok(served(0) > 0, 'worker 0 served sessions');
+  t.ok(served(1) > 0, 'worker 1 served sessions');
   const numbers = server.lines.map((l) => /\[(\d+)\] connected/.exec(l)?.[1]).filter((n) => n !== undefined);
-  t.equal(new Set(numbers).size, 8, 'session numbers are unique across workers');
+  t.equal(new Set(numbers).size, clients.length, `session numbers are unique across workers (${clients.length} sessions)`);
 });
 
 t.test('the maildrop lock holds across workers and across two server processes', async (t) => {
