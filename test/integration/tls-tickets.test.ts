@@ -55,6 +55,11 @@ t.test('a ticket from one worker thread resumes on either; a SIGHUP keeps the ke
     t.equal(await session(t, port, s.certs.ca, version, { out: file }), 'New', `${version}: the first session is new`);
     t.same(await resumeMany(t, port, s.certs.ca, version, file), Array(10).fill('Reused'), `${version}: every later one resumes`);
     const protocol = version === '-tls1_2' ? 'TLSv1\\.2' : 'TLSv1\\.3';
+    const resumedOn = (worker: number): number => server.count(new RegExp(`connected .*tls="${protocol} \\S+ resumed".*worker="${worker}"`));
+    // The kernel picks which worker accepts; on a loaded machine one can take ten in a row: more rounds, at most five.
+    for (let round = 1; round < 5 && (resumedOn(0) === 0 || resumedOn(1) === 0); round++) {
+      t.same(await resumeMany(t, port, s.certs.ca, version, file), Array(10).fill('Reused'), `${version}: round ${round + 1} resumes too`);
+    }
     for (const worker of [0, 1]) {
       t.ok(server.count(new RegExp(`connected .*tls="${protocol} \\S+ resumed".*worker="${worker}"`)) > 0, `${version}: worker ${worker} resumed sessions`);
     }
