@@ -15,6 +15,8 @@ export interface Message {
 }
 
 export interface MailSet {
+  /** Every message file once (the trees' files are hard links to these). */
+  readonly src: string;
   readonly r2d2Root: string;
   readonly dovecotRoot: string;
   /** The 50-message maildrop every numbered user has. */
@@ -126,5 +128,5 @@ export function makeMail(o: MailOptions): MailSet {
     const m = small[n % small.length] as Message;
     link(o.bigUser, m, baseName(1_000_000 + n, m.served));
   }
-  return { r2d2Root, dovecotRoot, standard, big: { user: o.bigUser, count: o.bigCount }, large: { user: o.largeUser, message: large } };
+  return { src, r2d2Root, dovecotRoot, standard, big: { user: o.bigUser, count: o.bigCount }, large: { user: o.largeUser, message: large } };
 }
