@@ -52,7 +52,15 @@ export function chartSvg(rows: readonly RowResult[], title: string, subtitle: st
       const a = metricOf(r.r2d2, r.spec.metric);
       const b = metricOf(r.dovecot, r.spec.metric);
       const errs = r.r2d2.errors + r.dovecot.errors > 0 ? `, errors ${r.r2d2.errors}/${r.dovecot.errors}` : '';
-      out.push(`<text x="${LEFT + PLOT_W + 70}" y="${y + 17}" fill="#333">${esc(`r2d2 ${fmt(a)} vs Dovecot ${fmt(b)} ${UNIT[r.spec.metric] ?? ''}${errs}`)}</text>`);
+      const ceiling = r.ceiling !== undefined && isFigures(r.ceiling) ? metricOf(r.ceiling, r.spec.metric) : undefined;
+      const ceilingText = ceiling !== undefined ? `, ceiling ${fmt(ceiling)}` : '';
+      const cpuText = r.spec.cpuTarget !== undefined && r.cpuRatio !== undefined ? `; CPU/session ${fmt(r.cpuRatio)}x` : '';
+      out.push(`<text x="${LEFT + PLOT_W + 70}" y="${y + 17}" fill="#333">${esc(`r2d2 ${fmt(a)} vs Dovecot ${fmt(b)}${ceilingText} ${UNIT[r.spec.metric] ?? ''}${cpuText}${errs}`)}</text>`);
+      // The ceiling, as times Dovecot: a grey diamond on the row.
+      if (ceiling !== undefined && b > 0) {
+        const cx = x(ceiling / b);
+        out.push(`<path d="M${cx.toFixed(1)} ${y + 2} l5 11 l-5 11 l-5 -11 z" fill="#777"><title>ceiling: in-memory Node server</title></path>`);
+      }
     }
     const tx = x(targetAdv).toFixed(1);
     out.push(`<line x1="${tx}" y1="${y + 1}" x2="${tx}" y2="${y + 25}" stroke="#000" stroke-width="2" stroke-dasharray="3,2"/>`);
@@ -61,6 +69,7 @@ export function chartSvg(rows: readonly RowResult[], title: string, subtitle: st
   out.push(`<rect x="12" y="${ly - 10}" width="12" height="10" fill="#2e8b57"/><text x="28" y="${ly}">target met</text>`);
   out.push(`<rect x="110" y="${ly - 10}" width="12" height="10" fill="#c0392b"/><text x="126" y="${ly}">short of target</text>`);
   out.push(`<line x1="240" y1="${ly - 10}" x2="240" y2="${ly + 2}" stroke="#000" stroke-width="2" stroke-dasharray="3,2"/><text x="248" y="${ly}">target (times better than Dovecot; log scale; latency and memory inverted)</text>`);
+  out.push(`<path d="M${W - 190} ${ly - 11} l5 6 l-5 6 l-5 -6 z" fill="#777"/><text x="${W - 180}" y="${ly}">ceiling (in-memory Node)</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
