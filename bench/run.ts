@@ -1,5 +1,6 @@
-// `npm run bench [-- --quick] [-- --cpu-prof] [-- --only=id,id]`: r2d2 against Dovecot on this
-// machine, the same maildirs (hard links) and the same MariaDB table, side by side.
+// `npm run bench [-- --quick] [-- --cpu-prof] [-- --only=id,id] [-- --runs=N]`: r2d2 against Dovecot on
+// this machine, the same maildirs (hard links) and the same MariaDB table, side by side; the rows
+// that send messages also run an in-memory Node server (the ceiling) on the same mail.
 // Prints a table, writes bench/results/<mode>.json and .svg, and (full runs) the README table.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,10 +11,12 @@ import { METRICS_COST_ID, metricsCost, metricsCostTable, type MetricsCost } from
 import type { Target, Transport, Workload } from './load/protocol';
 import { cpuCount, findProcess, forksSinceBoot, systemBusyMs, treeCpuMs, treeMemory } from './measure/proc';
 import { flameSvg, summarize, type ProfileSummary } from './report/profile';
+import { interleaved, medianFigures } from './report/median';
 import { figures, round, type Figures } from './report/stats';
 import { chartSvg } from './report/svg';
 import { errorNotes, markdownTable } from './report/table';
-import { ROWS, rowResult, type RowResult, type RowSpec } from './rows';
+import { hasCeiling, isFigures, ROWS, rowResult, type RowResult, type RowSpec, type Side } from './rows';
+import { CeilingInstance } from './setup/ceiling';
 import { BenchDatabase } from './setup/database';
 import type { HashedScheme } from './setup/hashed-accounts';
 import { HashedLogins } from './setup/hashed-logins';
@@ -42,6 +45,8 @@ interface Options {
   readonly keep: boolean;
   readonly loadThreads: number;
   readonly readme: boolean;
+  /** Each row this many times, the servers interleaved; the table shows medians. */
+  readonly runs: number;
 }
 
 interface Plan {
@@ -73,12 +78,14 @@ function parseArgs(argv: readonly string[]): Options {
   const value = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const known = ['--quick', '--cpu-prof', '--keep', '--no-readme', '--help'];
   for (const a of argv) {
-    if (!known.includes(a) && !/^--(only|load-threads|cpu-prof|clients)=/.test(a)) throw new Error(`unknown option ${a} (known: ${known.join(' ')} --only=ID,ID --load-threads=N)`);
+    if (!known.includes(a) && !/^--(only|load-threads|cpu-prof|clients|runs)=/.test(a)) throw new Error(`unknown option ${a} (known: ${known.join(' ')} --only=ID,ID --load-threads=N --clients=N --runs=N)`);
   }
   if (argv.includes('--help')) {
     process.stdout.write(
       `npm run bench [-- OPTIONS]\n  --quick          short runs (under 3 minutes)\n  --cpu-prof[=login,retrieve,large,login-stls,login-tls,retrieve-tls,large-tls]\n                   also profile r2d2 (node --cpu-prof) under these workloads (default login)\n` +
         `  --only=ID,...    rows: ${ROWS.map((r) => r.id).join(', ')}, ${METRICS_COST_ID} (r2d2's CPU per session with and without metrics)\n  --clients=N      clients at once in the login and retrieve rows (default 16)\n  --load-threads=N load generator threads (default: half the cores, at least 1)\n` +
+        '  --runs=N         each row N times, servers interleaved (r2d2, Dovecot, ceiling, r2d2, ...); medians shown\n' +
+        "                   (default 1; issue 19's verdict takes the median of 3)\n" +
         '  --keep           keep the temporary folder (maildirs, configs, logs)\n  --no-readme      do not update the README (full runs update it)\n' +
         '  --report=FILE    print and re-draw a saved run (bench/results/full.json), README table included\n',
     );
@@ -87,6 +94,8 @@ function parseArgs(argv: readonly string[]): Options {
   const clients = Number(value('clients') ?? CONCURRENCY);
   if (!Number.isInteger(clients) || clients < 1 || clients > 500) throw new Error('--clients: 1 to 500');
   CONCURRENCY = clients;
+  const runs = Number(value('runs') ?? 1);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 20) throw new Error('--runs: 1 to 20');
   const only = value('only')?.split(',').filter((s) => s.length > 0);
   for (const id of only ?? []) if (!ROWS.some((r) => r.id === id) && id !== METRICS_COST_ID) throw new Error(`--only: no row ${id}`);
   for (const w of value('cpu-prof')?.split(',') ?? []) if (!(PROFILED as readonly string[]).includes(w)) throw new Error(`--cpu-prof: no workload ${w} (${PROFILED.join(', ')})`);
@@ -98,6 +107,7 @@ function parseArgs(argv: readonly string[]): Options {
     keep: argv.includes('--keep'),
     loadThreads: Number(value('load-threads') ?? Math.max(1, Math.floor(cores / 2))),
     readme: !argv.includes('--no-readme'),
+    runs,
   };
 }
 
@@ -276,8 +286,8 @@ async function main(): Promise<void> {
     say(`MariaDB: database ${db.name}, ${USERS + 2} accounts`);
 
     const cert = makeCertificate(join(root, 'tls'), { uid, gid });
-    const [r2d2Port = 0, r2d2Stls = 0, r2d2Tls = 0, dovecotPort = 0, dovecotTls = 0, verifyingPort = 0] = await freePorts(6);
-    const ports = { r2d2: r2d2Port, r2d2Stls, r2d2Tls, dovecot: dovecotPort, dovecotTls, verifying: verifyingPort };
+    const [r2d2Port = 0, r2d2Stls = 0, r2d2Tls = 0, dovecotPort = 0, dovecotTls = 0, verifyingPort = 0, ceilingPort = 0, ceilingTls = 0] = await freePorts(8);
+    const ports = { r2d2: r2d2Port, r2d2Stls, r2d2Tls, dovecot: dovecotPort, dovecotTls, verifying: verifyingPort, ceiling: ceilingPort, ceilingTls };
     const personalityOptions = { dir: join(root, 'r2d2-conf'), port: ports.r2d2, stlsPort: ports.r2d2Stls, tlsPort: ports.r2d2Tls, tls: cert, database: db.name, mailRoot: mail.r2d2Root, uid, gid };
     const written = writePersonality(personalityOptions);
     const tlsPending = written.tls ? '' : 'pending TLS';
@@ -303,6 +313,15 @@ async function main(): Promise<void> {
     };
 
     const selected = ROWS.filter((r) => options.only === undefined || options.only.includes(r.id));
+    let ceiling: CeilingInstance | undefined;
+    if (selected.some(hasCeiling)) {
+      const started = await CeilingInstance.start({ dir: join(root, 'ceiling'), port: ports.ceiling, tlsPort: ports.ceilingTls, tls: cert, workers: cores, mail });
+      ceiling = started;
+      cleanups.push(() => started.stop());
+      say(`ceiling (in-memory Node, ${cores} processes) pid ${started.pid} on ${ports.ceiling}/${ports.ceilingTls}`);
+      const w = await measure(pool, started.pid, { host: '127.0.0.1', port: ports.ceiling, transport: 'plain' }, 'retrieve', mail, users, { ...plan, throughputMs: 1000 }, cores);
+      say(`warm-up ceiling: ${w.sessions} retrieve sessions (${w.errors} errors${w.errors > 0 ? `: ${w.errorSamples.join('; ')}` : ''})`);
+    }
     // Warm-up: every maildrop once on each server (Dovecot builds its indexes; both get the
     // directories into the page cache; r2d2's JIT warms up). Not needed when only hashed rows run.
     const onlyMetricsCost = options.only !== undefined && options.only.every((id) => id === METRICS_COST_ID);
@@ -340,24 +359,21 @@ async function main(): Promise<void> {
     };
 
     const rows: RowResult[] = [];
+    const perRun = new Map<string, Record<Server, Side[]>>();
     for (const spec of selected) {
-      if (spec.workload === 'idle') {
-        // Fresh processes, so that the memory baseline holds no heap or spare processes left
-        // over from the rows before (Dovecot's indexes stay warm on disk).
-        await r2d2.stop();
-        r2d2 = await startR2d2();
-        await dovecot.stop();
-        dovecot = await startDovecot();
-        await sleep(2000);
-      }
       if (spec.hashed !== undefined && hashed !== undefined) await warmHashed(spec.hashed, hashed);
       // A slow hash makes few sessions a second: measure those rows twice as long.
       const rowPlan = spec.hashed === undefined ? plan : { ...plan, throughputMs: 2 * plan.throughputMs };
-      const side = async (server: 'r2d2' | 'dovecot'): Promise<Figures | { pending: string }> => {
+      const side = async (server: Server): Promise<Side> => {
         if (server === 'r2d2' && spec.transport !== 'plain' && !servers.r2d2.tlsReady) return { pending: servers.r2d2.tlsPending };
         const verifying = spec.hashed !== undefined && hashed !== undefined ? hashed : undefined;
-        const pid = server === 'r2d2' ? (verifying === undefined ? r2d2.pid : (await verifying.r2d2()).pid) : dovecot.pid;
-        const target = server === 'r2d2' && verifying !== undefined ? { host: '127.0.0.1', port: verifying.port, transport: 'plain' as const } : targetOf(servers, server, spec.transport);
+        const pid = server === 'ceiling' ? (ceiling?.pid ?? 0) : server === 'r2d2' ? (verifying === undefined ? r2d2.pid : (await verifying.r2d2()).pid) : dovecot.pid;
+        const target =
+          server === 'ceiling'
+            ? { host: '127.0.0.1', port: spec.transport === 'implicit' ? ports.ceilingTls : ports.ceiling, transport: spec.transport }
+            : server === 'r2d2' && verifying !== undefined
+              ? { host: '127.0.0.1', port: verifying.port, transport: 'plain' as const }
+              : targetOf(servers, server, spec.transport);
         const accounts = spec.hashed !== undefined && verifying !== undefined ? verifying.usersOf(spec.hashed) : users;
         if (spec.workload === 'idle') return measureIdle(pool, pid, target, users, cores);
         await waitQuiet(plan.quietWaitMs);
@@ -369,11 +385,28 @@ async function main(): Promise<void> {
         const second = await measure(pool, pid, target, spec.workload, mail, accounts, rowPlan, cores);
         return second.otherCpuShare < first.otherCpuShare ? second : first;
       };
-      const a = await side('r2d2');
-      const b = await side('dovecot');
-      const row = rowResult(spec, a, b);
+      const sides: Server[] = hasCeiling(spec) && ceiling !== undefined ? ['r2d2', 'dovecot', 'ceiling'] : ['r2d2', 'dovecot'];
+      const measured: Record<Server, Side[]> = { r2d2: [], dovecot: [], ceiling: [] };
+      for (const { run, server } of interleaved(sides, options.runs)) {
+        if (spec.workload === 'idle' && server === sides[0]) {
+          // Fresh processes, so that the memory baseline holds no heap or spare processes left
+          // over from the rows (or runs) before (Dovecot's indexes stay warm on disk).
+          await r2d2.stop();
+          r2d2 = await startR2d2();
+          await dovecot.stop();
+          dovecot = await startDovecot();
+          await sleep(2000);
+        }
+        const f = await side(server);
+        measured[server].push(f);
+        if (options.runs > 1) say(`${spec.label}, run ${run + 1}/${options.runs}, ${server}: ${brief(f, spec)}`);
+      }
+      perRun.set(spec.id, measured);
+      const row = rowResult(spec, medianSide(measured.r2d2), medianSide(measured.dovecot), sides.includes('ceiling') ? medianSide(measured.ceiling) : undefined);
       rows.push(row);
-      say(`${spec.label}: ${brief(a, spec)} | Dovecot ${brief(b, spec)} | ratio ${row.ratio ?? 'pending'}`);
+      const ofCeiling = row.ofCeiling === undefined ? '' : ` | ceiling ${brief(row.ceiling ?? { pending: '' }, spec)} | of ceiling: r2d2 ${row.ofCeiling.r2d2}, Dovecot ${row.ofCeiling.dovecot}`;
+      const runsNote = options.runs > 1 ? ` (medians of ${options.runs} runs)` : '';
+      say(`${spec.label}${runsNote}: ${brief(row.r2d2, spec)} | Dovecot ${brief(row.dovecot, spec)}${ofCeiling} | ratio ${row.ratio ?? 'pending'}`);
     }
 
     let metricsCostRows: MetricsCost | undefined;
@@ -431,8 +464,15 @@ async function main(): Promise<void> {
         bigMaildrop: BIG_COUNT,
         largeMessageOctets: mail.large.message.served,
         r2d2Tls: written.tls ? 'on' : 'pending TLS',
+        runs: options.runs,
+        ceilingWorkers: ceiling === undefined ? 0 : cores,
       },
-      rows: rows.map((r) => ({ id: r.spec.id, label: r.spec.label, metric: r.spec.metric, target: r.spec.target, lowerIsBetter: r.spec.lowerIsBetter, ratio: r.ratio, met: r.met, r2d2: r.r2d2, dovecot: r.dovecot })),
+      rows: rows.map((r) => ({
+        id: r.spec.id, label: r.spec.label, metric: r.spec.metric, target: r.spec.target, lowerIsBetter: r.spec.lowerIsBetter,
+        ratio: r.ratio, ofCeiling: r.ofCeiling, cpuRatio: r.cpuRatio, checks: r.checks, met: r.met,
+        r2d2: r.r2d2, dovecot: r.dovecot, ...(r.ceiling === undefined ? {} : { ceiling: r.ceiling }),
+        ...(options.runs > 1 ? { runs: perRun.get(r.spec.id) } : {}),
+      })),
       profiles,
       ...(metricsCostRows === undefined ? {} : { metricsCost: metricsCostRows }),
     };
@@ -446,11 +486,20 @@ async function main(): Promise<void> {
   say('done');
 }
 
-function brief(f: Figures | { pending: string }, spec: RowSpec): string {
+type Server = 'r2d2' | 'dovecot' | 'ceiling';
+
+/** One server's runs on a row as one figure set: medians, or the first "pending" if any run was. */
+function medianSide(runs: readonly Side[]): Side {
+  const measured = runs.filter(isFigures);
+  const pending = runs.find((r) => !isFigures(r));
+  return pending !== undefined || measured.length === 0 ? (pending ?? { pending: 'not run' }) : medianFigures(measured);
+}
+
+function brief(f: Side, spec: RowSpec): string {
   if ('pending' in f) return f.pending;
   if (spec.workload === 'idle') return `${f.memory?.kibPerSession} KiB/session (${f.errors} errors)`;
   const other = f.otherCpuShare > 0.05 ? `, OTHER JOBS USED ${Math.round(f.otherCpuShare * 100)}% OF THE CPU, ${f.machineForks} forks` : '';
-  return `${f.sessionsPerSec}/s ${f.mbPerSec} MB/s p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms (${f.errors} errors, load gen CPU ${Math.round(f.loadCpuShare * 100)}%${other})`;
+  return `${f.sessionsPerSec}/s ${f.mbPerSec} MB/s p50 ${f.p50Ms} ms p99 ${f.p99Ms} ms CPU ${f.serverCpuMsPerSession} ms/session (${f.errors} errors, load gen CPU ${Math.round(f.loadCpuShare * 100)}%${other})`;
 }
 
 /** A workload to profile, optionally over TLS: `login`, `retrieve-tls`, `login-stls` ... */
@@ -518,7 +567,8 @@ type BenchResult = {
   readonly mode: string;
   readonly machine: { readonly cpu: string; readonly cores: number; readonly memoryGiB: number; readonly kernel: string; readonly node: string };
   readonly versions: { readonly r2d2: string; readonly dovecot: string };
-  readonly rows: readonly { readonly id: string; readonly r2d2: RowResult['r2d2']; readonly dovecot: RowResult['dovecot'] }[];
+  readonly setup?: { readonly runs?: number };
+  readonly rows: readonly { readonly id: string; readonly r2d2: Side; readonly dovecot: Side; readonly ceiling?: Side }[];
   readonly profiles: Partial<Record<string, ProfileSummary>>;
   readonly metricsCost?: MetricsCost;
 };
@@ -528,12 +578,14 @@ function publish(result: BenchResult, how: { name: string; writeJson: boolean; r
   const rows = result.rows.map((r) => {
     const spec = ROWS.find((s) => s.id === r.id);
     if (spec === undefined) throw new Error(`unknown row ${r.id}`);
-    return rowResult(spec, r.r2d2, r.dovecot);
+    return rowResult(spec, r.r2d2, r.dovecot, r.ceiling);
   });
   const { machine, versions } = result;
   const table = markdownTable(rows);
   const notes = errorNotes(rows);
-  const machineLine = `${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}; r2d2 ${versions.r2d2}, Dovecot ${versions.dovecot}`;
+  const runs = result.setup?.runs ?? 1;
+  const runsNote = runs > 1 ? `; medians of ${runs} interleaved runs per row` : '; one run per row';
+  const machineLine = `${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}; r2d2 ${versions.r2d2}, Dovecot ${versions.dovecot}${runsNote}`;
   process.stdout.write(`\n${table}\n\n${machineLine}\n`);
   for (const n of notes) process.stdout.write(`errors: ${n}\n`);
   for (const [workload, p] of Object.entries(result.profiles)) if (p !== undefined) process.stdout.write(`\n${profileText(workload, p)}\n`);
