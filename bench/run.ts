@@ -470,7 +470,7 @@ async function main(): Promise<void> {
         id: r.spec.id, label: r.spec.label, metric: r.spec.metric, target: r.spec.target, lowerIsBetter: r.spec.lowerIsBetter,
         ratio: r.ratio, ofCeiling: r.ofCeiling, cpuRatio: r.cpuRatio, checks: r.checks, met: r.met,
         r2d2: r.r2d2, dovecot: r.dovecot, ...(r.ceiling === undefined ? {} : { ceiling: r.ceiling }),
-        ...(options.runs > 1 ? { runs: perRun.get(r.spec.id) } : {}),
+        ...(options.runs > 1 ? { runs: Object.fromEntries(Object.entries(perRun.get(r.spec.id) ?? {}).filter(([, list]) => list.length > 0)) } : {}),
       })),
       profiles,
       ...(metricsCostRows === undefined ? {} : { metricsCost: metricsCostRows }),
