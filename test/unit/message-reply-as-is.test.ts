@@ -82,6 +82,10 @@ t.test('inWireForm: a "." at a line start, at the start after an LF, a bare LF a
   t.ok(inWireForm(Buffer.from('\n'), 0x0d), 'an LF whose CR ended the chunk before');
   t.ok(inWireForm(Buffer.from('a\r\nb'), LF), 'no line end at the end: the terminator gets its own CRLF');
   t.notOk(inWireForm(Buffer.alloc(0), LF));
+  const prose = 'One. Two. Three. Four.\r\nFive. Six. Seven. Eight. Nine. Ten.\r\n';
+  t.ok(inWireForm(Buffer.from(prose), LF), 'many dots, none starting a line');
+  t.notOk(inWireForm(Buffer.from(`${prose}.eleven\r\n`), LF), 'a "." line after more dots than are looked at one by one');
+  t.notOk(inWireForm(Buffer.from(`${prose}x\r\n.\r\n`), LF), 'a "." line alone after them');
 });
 
 t.test('a small CRLF file goes out as it is, head, body and terminator in one writev', async (t) => {
