@@ -52,10 +52,11 @@ export class MessageFile {
   ) {}
 
   /**
-   * Opens the file and reads its first chunk (a streamed one into a buffer from `into` when
-   * given): every failure before a byte is sent is an outcome, not a throw.
+   * Opens the file and reads its first chunk, into a buffer of at least the octets asked from
+   * `into` when given (else one of its own): every failure before a byte is sent is an outcome,
+   * not a throw.
    */
-  async open(into?: () => Buffer): Promise<MessageOpening> {
+  async open(into?: (octets: number) => Buffer): Promise<MessageOpening> {
     let file: OpenedFile | undefined;
     try {
       const small = this.io.syncReadMax > 0 && this.announced <= this.io.syncReadMax;
@@ -64,14 +65,14 @@ export class MessageFile {
       const limit = Math.min(file.size, this.announced);
       const sizeMatches = file.size === this.announced;
       if (small && file.size <= this.io.syncReadMax) {
-        const whole = readWholeSync(file.fd, limit);
+        const whole = readWholeSync(file.fd, into?.(limit) ?? Buffer.allocUnsafe(limit), limit);
         closeSync(file.fd);
         return { kind: 'opened', first: whole, whole: true, sizeMatches, body: EMPTY_BODY };
       }
       const body = new StreamedBody(file.fd, this.announced);
       file = undefined; // the body owns the descriptor now
       try {
-        return { kind: 'opened', first: await body.next(into?.()), whole: false, sizeMatches, body };
+        return { kind: 'opened', first: await body.next(into?.(CHUNK_OCTETS)), whole: false, sizeMatches, body };
       } catch (error) {
         body.close();
         throw error;
@@ -94,8 +95,7 @@ export class MessageFile {
 
 const EMPTY_BODY: MessageBody = { next: () => Promise.resolve(undefined), close: () => undefined };
 
-function readWholeSync(fd: number, limit: number): Buffer {
-  const buffer = Buffer.allocUnsafe(limit);
+function readWholeSync(fd: number, buffer: Buffer, limit: number): Buffer {
   let length = 0;
   while (length < limit) {
     const n = readSync(fd, buffer, length, limit - length, null);

@@ -19,7 +19,7 @@ const TERMINATOR_ROOM = 5;
 const CANNOT_READ = '[SYS/TEMP] message cannot be read now';
 
 export async function* messageChunks(reply: MessageReply, buffers = ReplyBuffers.unshared()): AsyncGenerator<readonly Buffer[], void, undefined> {
-  const opening = await reply.source.open(() => buffers.forReading(undefined));
+  const opening = await reply.source.open((octets) => buffers.forReading(undefined, octets));
   if (opening.kind !== 'opened') {
     yield [Buffer.from(statusLine(false, opening.kind === 'gone' ? GONE : CANNOT_READ))];
     return;
@@ -36,8 +36,8 @@ export async function* messageChunks(reply: MessageReply, buffers = ReplyBuffers
       return;
     }
     if (opening.whole) {
-      // A small message, read whole into a buffer of its own: head, body and terminator leave
-      // in one write (a writev when the body goes as it is).
+      // A small message, read whole: head, body and terminator leave in one write (a writev
+      // when the body goes as it is).
       yield asIs(chunk) ? [head, chunk, encoder.end()] : [encodeWithHead(encoder, buffers, head, chunk, true)];
       reply.delivered?.();
       return;
