@@ -131,6 +131,7 @@ async function deliverFromOptions(options: DeliverOptions, input: AsyncIterable<
     quota: cliQuota ?? dbQuota ?? configQuota,
     overQuota: overQuota ?? settings?.overQuota ?? 'tempfail',
     keepFromLine: options.keepFromLine === true,
+    storeCrlf: settings?.storeCrlf ?? false,
   });
   return delivered.path;
 }

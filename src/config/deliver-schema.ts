@@ -23,6 +23,8 @@ export const deliverSchema = section({
   quota: str().check(checkQuota),
   over_quota: oneOf(['tempfail', 'bounce']).default('tempfail'),
   create_maildir: bool().default(true),
+  // Store new mail with CRLF line ends (Dovecot's mail_save_crlf): RETR then sends it as it is.
+  store_crlf: bool().default(false),
 });
 
 type DeliverDoc = ReturnType<(typeof deliverSchema)['body']>;
@@ -57,5 +59,6 @@ export function toDeliverConfig(
     quota: doc.quota,
     overQuota: doc.over_quota,
     createMaildir: doc.create_maildir,
+    storeCrlf: doc.store_crlf,
   };
 }

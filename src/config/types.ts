@@ -142,6 +142,11 @@ export interface DeliverConfig {
   readonly overQuota: 'tempfail' | 'bounce';
   /** Create a missing maildir (tmp/ new/ cur/, mode 0700). */
   readonly createMaildir: boolean;
+  /**
+   * Store new mail with CRLF line ends (bare LF made CRLF, a final line end added) for
+   * `r2d2 deliver` and LMTP: the Z size is then the file's size and RETR sends the bytes as they are.
+   */
+  readonly storeCrlf: boolean;
 }
 
 /** The `maildrop_lock` section: where the maildrop lock lives (src/maildrop/locker.ts, src/lease). */

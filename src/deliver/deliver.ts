@@ -24,6 +24,8 @@ export interface DeliveryOptions {
   readonly overQuota?: 'tempfail' | 'bounce' | undefined;
   /** Keep a leading mbox `From ` line (dropped by default). */
   readonly keepFromLine?: boolean | undefined;
+  /** Store CRLF line ends (`deliver { store_crlf = yes }`); default: as given (LF from an MTA's pipe). */
+  readonly storeCrlf?: boolean | undefined;
   /** The host part of the name (default: os.hostname()). */
   readonly host?: string | undefined;
 }
@@ -43,7 +45,7 @@ export async function deliverMessage(input: Buffer | AsyncIterable<Uint8Array>, 
   const host = options.host ?? hostname();
   const maildir = await openMaildir(options.maildir, { create: options.create ?? true, root: options.maildirRoot });
   try {
-    const written = await writeTmp(maildir, input, { keepFromLine: options.keepFromLine, host });
+    const written = await writeTmp(maildir, input, { keepFromLine: options.keepFromLine, host, crlf: options.storeCrlf });
     const policy = { quota: options.quota, overQuota: options.overQuota };
     const file = await moveWithinQuota(maildir, written, policy, () => moveToNew(maildir, written, host));
     return { path: join(maildir.path, 'new', file), file, size: written.size, bytes: written.bytes };

@@ -11,6 +11,7 @@ import { uniqueHex } from '../maildrop/lazy-crypto';
 import { errnoCode } from '../maildrop/util';
 import type { OpenMaildir } from './maildir-open';
 import { Rfc822SizeCounter } from '../maildrop/rfc822-size';
+import { LfToCrlf } from './crlf-store';
 import { DeliveryError, EX_DATAERR, EX_TEMPFAIL } from './sysexits';
 import { hostPart, uniqueName } from './unique-name';
 
@@ -56,16 +57,19 @@ export interface WrittenMessage {
 
 const FROM_ = Buffer.from('From ');
 
+export interface WriteOptions {
+  readonly keepFromLine?: boolean | undefined;
+  readonly host?: string | undefined;
+  /** Store CRLF line ends (`store_crlf`): the size in the name is then the octets on disk. */
+  readonly crlf?: boolean | undefined;
+}
+
 /**
  * Writes the message into tmp/ and fsyncs it. A leading mbox `From ` line (an MTA's envelope
  * line, not part of the message) is dropped unless `keepFromLine`. Empty input is not mail:
  * EX_DATAERR. On any failure the tmp file is removed before the error is thrown.
  */
-export async function writeTmp(
-  maildir: OpenMaildir,
-  input: Buffer | AsyncIterable<Uint8Array>,
-  options: { keepFromLine?: boolean | undefined; host?: string | undefined } = {},
-): Promise<WrittenMessage> {
+export async function writeTmp(maildir: OpenMaildir, input: Buffer | AsyncIterable<Uint8Array>, options: WriteOptions = {}): Promise<WrittenMessage> {
   const name = tmpName(options.host ?? hostname());
   const tmpPath = maildir.tmp.at(name);
   const shownPath = join(maildir.path, 'tmp', name);
@@ -76,9 +80,11 @@ export async function writeTmp(
     throw tempfail(`cannot create ${shownPath}`, e);
   }
   const counter = new Rfc822SizeCounter();
+  const lines = options.crlf === true ? new LfToCrlf() : undefined;
   let bytes = 0;
   let head: Buffer | undefined = options.keepFromLine === true ? undefined : Buffer.alloc(0); // undefined: decided
-  const put = async (chunk: Buffer): Promise<void> => {
+  const put = async (input: Buffer): Promise<void> => {
+    const chunk = lines === undefined ? input : lines.push(input);
     if (chunk.length === 0) return;
     counter.push(chunk);
     bytes += chunk.length;
@@ -99,6 +105,7 @@ export async function writeTmp(
         await put(chunk);
       }
       if (head !== undefined) await put(decideFromLine(head, true) ?? Buffer.alloc(0));
+      if (lines !== undefined) await put(lines.end());
     } catch (e) {
       if (e instanceof DeliveryError) throw e;
       throw tempfail(errnoCode(e) === undefined ? 'cannot read the message' : `cannot write ${shownPath}`, e);

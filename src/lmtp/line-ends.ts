@@ -1,5 +1,6 @@
 // An LMTP message arrives with CRLF line ends (RFC 5321 §2.3.8); a maildir holds LF ones, as
-// `r2d2 deliver` (fed by Postfix's pipe) and Dovecot write them. RETR turns every LF back into
+// `r2d2 deliver` (fed by Postfix's pipe) and Dovecot write them (unless deliver { store_crlf =
+// yes }: then this is skipped, see deliver/crlf-store.ts). RETR turns every LF back into
 // CRLF and the Z size counts it so (maildrop/rfc822-size.ts), so the size in the name is the
 // octets received. A CR not followed by LF is kept as it is.
 

@@ -105,6 +105,7 @@ export async function startLmtp(deps: LmtpDeps): Promise<RunningLmtp> {
       overQuota: deliver.overQuota,
       deliveredTo: lmtp.deliveredTo,
       returnPath: lmtp.returnPath,
+      storeCrlf: deliver.storeCrlf,
     }).then(
       (result) => {
         if (!result.complete) sessionLog.info({ received: result.received }, 'lmtp: message not received in full (the client went away): nothing delivered');

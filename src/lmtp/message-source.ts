@@ -1,7 +1,8 @@
 // The DATA of one LMTP transaction as smtp-server hands it over: a stream read once, its line
-// ends made LF (line-ends.ts), with the octets received counted. The first writer reads it; the
-// stream is never destroyed by a writer that stops early (a disk error, a message over SIZE):
-// drain() reads the rest, so the replies go out only after the client's final dot.
+// ends made LF (line-ends.ts) unless kept CRLF (store_crlf), with the octets received counted.
+// The first writer reads it; the stream is never destroyed by a writer that stops early (a disk
+// error, a message over SIZE): drain() reads the rest, so the replies go out only after the
+// client's final dot.
 import type { Readable } from 'node:stream';
 import { CrlfToLf } from './line-ends';
 
@@ -26,9 +27,15 @@ export class MessageSource {
   /** The stream failed before its end: the client went away mid-DATA. */
   aborted = false;
   private iterator: AsyncIterator<unknown> | undefined;
-  private readonly lines = new CrlfToLf();
+  private readonly lines: CrlfToLf | undefined;
 
-  constructor(private readonly stream: DataStream) {}
+  /** @param keepCrlf as received (`store_crlf`): the writer makes any bare LF CRLF. */
+  constructor(
+    private readonly stream: DataStream,
+    keepCrlf = false,
+  ) {
+    this.lines = keepCrlf ? undefined : new CrlfToLf();
+  }
 
   /** `prefix` (the recipient's header lines), then the message. Read it once. */
   async *chunks(prefix: Buffer): AsyncGenerator<Buffer> {
@@ -43,8 +50,8 @@ export class MessageSource {
       });
       if (next.done === true) {
         this.ended = true;
-        const rest = this.lines.end();
-        if (rest.length > 0) yield rest;
+        const rest = this.lines?.end();
+        if (rest !== undefined && rest.length > 0) yield rest;
         return;
       }
       const chunk = next.value instanceof Buffer ? next.value : Buffer.from(String(next.value), 'latin1');
@@ -53,7 +60,7 @@ export class MessageSource {
         this.oversized = true;
         throw new OversizedMessage();
       }
-      const out = this.lines.push(chunk);
+      const out = this.lines === undefined ? chunk : this.lines.push(chunk);
       if (out.length > 0) yield out;
     }
   }

@@ -32,6 +32,8 @@ export interface TransactionSettings {
   readonly overQuota: 'tempfail' | 'bounce';
   readonly deliveredTo: boolean;
   readonly returnPath: boolean;
+  /** `deliver { store_crlf = yes }`: files keep the CRLF line ends LMTP carries. */
+  readonly storeCrlf: boolean;
   readonly host?: string;
 }
 
@@ -52,7 +54,8 @@ export interface TransactionResult {
 /** Delivers the DATA `stream` from `sender` (`''` for <>) to each recipient; reads the stream to its end. */
 export async function deliverTransaction(stream: DataStream, sender: string, recipients: readonly Recipient[], settings: TransactionSettings): Promise<TransactionResult> {
   const host = settings.host ?? hostname();
-  const source = new MessageSource(stream);
+  const source = new MessageSource(stream, settings.storeCrlf);
+  const crlf = settings.storeCrlf;
   const outcomes = new Array<Outcome | undefined>(recipients.length).fill(undefined);
   const prefixOf = (r: Recipient): Buffer => headerLines(sender, r.address, settings);
   const deliverWritten = async (maildir: OpenMaildir, written: WrittenMessage, r: Recipient, linked: boolean): Promise<Outcome> => {
@@ -69,7 +72,7 @@ export async function deliverTransaction(stream: DataStream, sender: string, rec
     let maildir: OpenMaildir | undefined;
     try {
       maildir = await open(r);
-      const written = await writeTmp(maildir, source.chunks(prefixOf(r)), { keepFromLine: true, host });
+      const written = await writeTmp(maildir, source.chunks(prefixOf(r)), { keepFromLine: true, host, crlf });
       first = { index: i, maildir, written };
     } catch (e) {
       await maildir?.close();
@@ -103,8 +106,8 @@ export async function deliverTransaction(stream: DataStream, sender: string, rec
         maildir = await open(r);
         const own = settings.deliveredTo;
         const written = own
-          ? { message: await writeTmp(maildir, copyWithPrefix(prefixOf(r), firstWritten.tmpPath, skip), { keepFromLine: true, host }), linked: false }
-          : await linkOrCopy(firstWritten, maildir, host);
+          ? { message: await writeTmp(maildir, copyWithPrefix(prefixOf(r), firstWritten.tmpPath, skip), { keepFromLine: true, host, crlf }), linked: false }
+          : await linkOrCopy(firstWritten, maildir, host, crlf);
         outcomes[j] = await deliverWritten(maildir, written.message, r, written.linked);
       } catch (e) {
         outcomes[j] = failure(e);
@@ -125,12 +128,16 @@ export async function deliverTransaction(stream: DataStream, sender: string, rec
   return { outcomes: outcomes as Outcome[], received: source.received, complete: !source.aborted };
 }
 
-/** `Return-Path: <sender>` and `Delivered-To: recipient` as configured (RFC 5321 §4.4; Postfix's D and R). */
+/**
+ * `Return-Path: <sender>` and `Delivered-To: recipient` as configured (RFC 5321 §4.4; Postfix's D
+ * and R), with the line ends the file is stored with: its length is where the message starts.
+ */
 function headerLines(sender: string, recipient: string, settings: TransactionSettings): Buffer {
   const clean = (s: string): string => s.replace(/[\x00-\x1f\x7f]/g, '');
+  const eol = settings.storeCrlf ? '\r\n' : '\n';
   let text = '';
-  if (settings.returnPath) text += `Return-Path: <${clean(sender)}>\n`;
-  if (settings.deliveredTo) text += `Delivered-To: ${clean(recipient)}\n`;
+  if (settings.returnPath) text += `Return-Path: <${clean(sender)}>${eol}`;
+  if (settings.deliveredTo) text += `Delivered-To: ${clean(recipient)}${eol}`;
   return Buffer.from(text, 'utf8');
 }
 
@@ -140,7 +147,7 @@ async function* copyWithPrefix(prefix: Buffer, file: string, skip: number): Asyn
 }
 
 /** The same file in `maildir`'s tmp/: a hard link, or a copy (fsynced) where no link can be made. */
-async function linkOrCopy(source: WrittenMessage, maildir: OpenMaildir, host: string): Promise<{ message: WrittenMessage; linked: boolean }> {
+async function linkOrCopy(source: WrittenMessage, maildir: OpenMaildir, host: string, crlf: boolean): Promise<{ message: WrittenMessage; linked: boolean }> {
   const name = tmpName(host);
   const tmpPath = maildir.tmp.at(name);
   const shownPath = join(maildir.path, 'tmp', name);
@@ -150,7 +157,7 @@ async function linkOrCopy(source: WrittenMessage, maildir: OpenMaildir, host: st
   } catch (e) {
     if (!NO_LINK_ACROSS_DIRS.has(errnoCode(e) ?? '')) throw tempfail(`cannot link the message into ${join(maildir.path, 'tmp')}`, e);
   }
-  const copy = await writeTmp(maildir, copyWithPrefix(Buffer.alloc(0), source.tmpPath, 0), { keepFromLine: true, host });
+  const copy = await writeTmp(maildir, copyWithPrefix(Buffer.alloc(0), source.tmpPath, 0), { keepFromLine: true, host, crlf });
   return { message: copy, linked: false };
 }
 

@@ -12,15 +12,29 @@ import { errnoCode } from './util';
 export const CHUNK_OCTETS = 64 * 1024;
 
 export interface MessageBody {
-  /** The next chunk, or undefined at the end; valid until the next call. Throws on a read error. */
-  next(): Promise<Buffer | undefined>;
+  /**
+   * The next chunk, or undefined at the end. Read into `into` when given (the caller's buffer,
+   * which it may then write while it reads the following chunk elsewhere), else into the body's
+   * own buffer: then valid until the next call. Throws on a read error.
+   */
+  next(into?: Buffer): Promise<Buffer | undefined>;
   /** Closes the file, after any read still in flight. */
   close(): void;
 }
 
 export type MessageOpening =
-  /** `first` is the first chunk (undefined for an empty file); `whole` when it is the entire message. */
-  | { readonly kind: 'opened'; readonly first: Buffer | undefined; readonly whole: boolean; readonly body: MessageBody }
+  /**
+   * `first` is the first chunk (undefined for an empty file); `whole` when it is the entire
+   * message; `sizeMatches` when the file holds exactly the announced octets (stored with CRLF
+   * line ends, so possibly in wire form already: pop3/wire-form.ts decides, chunk by chunk).
+   */
+  | {
+      readonly kind: 'opened';
+      readonly first: Buffer | undefined;
+      readonly whole: boolean;
+      readonly sizeMatches: boolean;
+      readonly body: MessageBody;
+    }
   /** Removed from the maildrop since the login (by another program). */
   | { readonly kind: 'gone' }
   /** Cannot be read now: not a regular file, a symlink, a permission or I/O error (logged). */
@@ -37,23 +51,28 @@ export class MessageFile {
     private readonly log: Logger,
   ) {}
 
-  /** Opens the file and reads its first chunk: every failure before a byte is sent is an outcome, not a throw. */
-  async open(): Promise<MessageOpening> {
+  /**
+   * Opens the file and reads its first chunk, into a buffer of at least the octets asked from
+   * `into` when given (else one of its own): every failure before a byte is sent is an outcome,
+   * not a throw.
+   */
+  async open(into?: (octets: number) => Buffer): Promise<MessageOpening> {
     let file: OpenedFile | undefined;
     try {
       const small = this.io.syncReadMax > 0 && this.announced <= this.io.syncReadMax;
       file = small ? openRegularSync(this.path) : await openRegular(this.path);
       this.checkSize(file.size);
       const limit = Math.min(file.size, this.announced);
+      const sizeMatches = file.size === this.announced;
       if (small && file.size <= this.io.syncReadMax) {
-        const whole = readWholeSync(file.fd, limit);
+        const whole = readWholeSync(file.fd, into?.(limit) ?? Buffer.allocUnsafe(limit), limit);
         closeSync(file.fd);
-        return { kind: 'opened', first: whole, whole: true, body: EMPTY_BODY };
+        return { kind: 'opened', first: whole, whole: true, sizeMatches, body: EMPTY_BODY };
       }
       const body = new StreamedBody(file.fd, this.announced);
       file = undefined; // the body owns the descriptor now
       try {
-        return { kind: 'opened', first: await body.next(), whole: false, body };
+        return { kind: 'opened', first: await body.next(into?.(CHUNK_OCTETS)), whole: false, sizeMatches, body };
       } catch (error) {
         body.close();
         throw error;
@@ -76,8 +95,7 @@ export class MessageFile {
 
 const EMPTY_BODY: MessageBody = { next: () => Promise.resolve(undefined), close: () => undefined };
 
-function readWholeSync(fd: number, limit: number): Buffer {
-  const buffer = Buffer.allocUnsafe(limit);
+function readWholeSync(fd: number, buffer: Buffer, limit: number): Buffer {
   let length = 0;
   while (length < limit) {
     const n = readSync(fd, buffer, length, limit - length, null);
@@ -87,9 +105,9 @@ function readWholeSync(fd: number, limit: number): Buffer {
   return buffer.subarray(0, length);
 }
 
-/** 64 KiB at a time through the thread pool, one buffer, never past the announced size. */
+/** 64 KiB at a time through the thread pool, into the caller's buffer or its own, never past the announced size. */
 class StreamedBody implements MessageBody {
-  private readonly buffer = Buffer.allocUnsafe(CHUNK_OCTETS);
+  private buffer: Buffer | undefined;
   private reading: Promise<Buffer | undefined> | undefined;
   private closed = false;
 
@@ -98,14 +116,15 @@ class StreamedBody implements MessageBody {
     private remaining: number,
   ) {}
 
-  next(): Promise<Buffer | undefined> {
+  next(into?: Buffer): Promise<Buffer | undefined> {
     if (this.closed || this.remaining <= 0) return Promise.resolve(undefined);
-    const want = Math.min(CHUNK_OCTETS, this.remaining);
+    const target = into ?? (this.buffer ??= Buffer.allocUnsafe(CHUNK_OCTETS));
+    const want = Math.min(CHUNK_OCTETS, this.remaining, target.length);
     const reading = new Promise<Buffer | undefined>((resolve, reject) => {
-      read(this.fd, this.buffer, 0, want, null, (error, n) => {
+      read(this.fd, target, 0, want, null, (error, n) => {
         if (error) return reject(error);
         this.remaining -= n;
-        resolve(n === 0 ? undefined : this.buffer.subarray(0, n));
+        resolve(n === 0 ? undefined : target.subarray(0, n));
       });
     });
     this.reading = reading;

@@ -1,5 +1,6 @@
 import { encodeJsInto } from './encoder-js';
 import { encodeWasm, encodeWasmInto, wasmKernelAvailable } from './encoder-wasm';
+import { inWireForm } from './wire-form';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -72,6 +73,16 @@ export class MessageEncoder {
     const written = encodeRetrInto(chunk, this.lastByte, out, offset);
     this.lastByte = chunk[chunk.length - 1] as number;
     return written;
+  }
+
+  /**
+   * RETR, a file whose size is its announced size: true when chunk is already in wire form
+   * (wire-form.ts), counted as sent; the caller sends chunk itself. False: encode it instead.
+   */
+  passAsIs(chunk: Buffer): boolean {
+    if (this.bodyLines !== undefined || this.finished || !inWireForm(chunk, this.lastByte)) return false;
+    this.lastByte = chunk[chunk.length - 1] as number;
+    return true;
   }
 
   /** What ends the reply: a CRLF if the message did not end with a line end, then ".CRLF". */

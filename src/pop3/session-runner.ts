@@ -3,6 +3,7 @@ import type { Clock, Timer } from './clock';
 import { LineReader } from './line-reader';
 import { MAX_COMMAND_LINE_OCTETS, MAX_QUEUED_LINES, MAX_SASL_RESPONSE_OCTETS } from './limits';
 import { messageChunks } from './message-reply';
+import { ReplyBuffers } from './reply-buffers';
 import { encodeReply, statusLine, type Reply } from './replies';
 import type { Pop3Session } from './session';
 import type { CloseReason } from './state';
@@ -42,6 +43,8 @@ export class SessionRunner {
   /** The client closed its side; lines it sent before are still answered (a pipelined QUIT counts). */
   private peerEnded = false;
   private readonly idle: Timer;
+  /** RETR/TOP's buffers, reused while nothing written is still in flight. */
+  private readonly replyBuffers = new ReplyBuffers(() => this.wire.buffered === 0);
   private login: Timer | undefined;
   private grace: Timer | undefined;
   private readonly done: Promise<CloseReason>;
@@ -163,7 +166,7 @@ export class SessionRunner {
     if (reply.kind !== 'message') return this.write(encodeReply(reply));
     this.streaming = true;
     try {
-      for await (const chunk of messageChunks(reply)) {
+      for await (const chunk of messageChunks(reply, this.replyBuffers)) {
         await this.write(chunk);
         if (this.wire.gone) return; // the client is gone: read no further
       }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { fixture, type Fixture } from '../helpers/fixture';
 import { asServed } from '../helpers/maildir';
+import { parseMaildirName } from '../../src/maildrop/name';
 import { testConfigText } from '../helpers/test-server';
 
 const R2D2 = path.join(__dirname, '../../../bin/r2d2');
@@ -195,5 +196,52 @@ t.test('50 real deliveries, 16 at a time; the POP3 server lists exactly them wit
   t.equal(seen.size, 50, 'each delivered message exactly once');
   const uidl = await c.cmd('UIDL');
   t.equal(new Set(uidl.lines?.map((l) => l.split(' ')[1])).size, 50, 'distinct unique-ids');
+  await c.cmd('QUIT');
+});
+
+/** CRLF lines of `width` octets (CRLF included) with a "." line whose "." is at `dotAt` (0: none). */
+function crlfMessage(octets: number, dotAt: number): Buffer {
+  const message = Buffer.alloc(octets, 'x');
+  for (let lf = 63; lf < octets; lf += 64) message.write('\r\n', lf - 1, 'latin1');
+  if (dotAt > 0) {
+    message.write('\r\n', dotAt - 2, 'latin1'); // a line end just before the dot, however the lines fall
+    message[dotAt] = 0x2e;
+  }
+  message.write('\r\n', octets - 2, 'latin1');
+  return message;
+}
+
+t.test('store_crlf = yes: CRLF files whose size is the Z size, and RETR sends them byte for byte', async (t) => {
+  const f = await fixture(t);
+  const p = await personality(t, f, DELIVER_SECTION.replace('}', '  store_crlf = yes\n}'));
+  const alice = path.join(f.mail.path, 'alice');
+  await f.db.addUser('alice@example.com', 'pw', alice);
+  const inputs: Buffer[] = [
+    Buffer.from('Subject: lf\n\nhello\nworld\n'),
+    Buffer.from('.Subject: mixed\r\n\r\n.a dot line\nno final line end'),
+    Buffer.from('Subject: about 29 KB\r\n\r\n' + 'a base64-ish line of text, long enough to look like one .......\r\n'.repeat(450)),
+    crlfMessage(200_000, 0),
+    crlfMessage(200_000, 65_536), // "\n" ends the first 64 KiB chunk, "." starts the second
+    crlfMessage(200_000, 131_073),
+  ];
+  for (const input of inputs) {
+    const r = await deliver(['-p', p, '-r', 'alice@example.com'], input);
+    t.equal(r.code, 0, r.stderr);
+  }
+  const stored = newFiles(alice).map((name) => ({ name, content: fs.readFileSync(path.join(alice, 'new', name)) }));
+  t.equal(stored.length, inputs.length);
+  const byContent = new Map(inputs.map((input) => [asServed(input).toString('latin1'), input]));
+  for (const { name, content } of stored) {
+    t.ok(byContent.has(content.toString('latin1')), `${name}: stored as served (CRLF line ends, a final line end)`);
+    t.equal(parseMaildirName(name).size, content.length, `${name}: Z size = file size`);
+  }
+  const c = await f.loggedIn('alice@example.com', 'pw');
+  const list = await c.cmd('LIST');
+  for (const line of list.lines ?? []) {
+    const [n, size] = line.split(' ');
+    const body = (await c.cmd(`RETR ${n}`)).body ?? Buffer.alloc(0);
+    t.equal(body.length, Number(size), `RETR ${n}: the octets LIST announced`);
+    t.ok(byContent.has(body.toString('latin1')), `RETR ${n}: a stored file, byte for byte (dot-stuffing undone by the client)`);
+  }
   await c.cmd('QUIT');
 });

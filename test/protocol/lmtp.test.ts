@@ -214,3 +214,28 @@ t.test('the recipient database down: 451 4.3.0 at RCPT TO', async (t) => {
   t.match(r.text, /^4\.3\.0 <alice@example\.com> temporary failure/);
   t.notMatch(r.text, /ECONNREFUSED|9/, 'no internal detail');
 });
+
+t.test('deliver { store_crlf = yes }: files keep CRLF, header lines too, and the Z size is the file size', async (t) => {
+  for (const deliveredTo of ['yes', 'no']) {
+    const f = await lmtpFixture(t, { deliver: 'store_crlf = yes', lmtp: `delivered_to = ${deliveredTo}` });
+    const alice = await f.addUser('alice@example.com');
+    const bob = await f.addUser('bob@example.com');
+    const c = await client(t, f.port);
+    const r = await c.send('sender@example.net', ['alice@example.com', 'bob@example.com'], MESSAGE);
+    t.same(
+      r.results.map((x) => x.code),
+      [250, 250],
+      `delivered_to = ${deliveredTo}`,
+    );
+    for (const [address, maildir] of [
+      ['alice@example.com', alice],
+      ['bob@example.com', bob],
+    ] as const) {
+      const stored = only(maildir);
+      const headers = `Return-Path: <sender@example.net>\n${deliveredTo === 'yes' ? `Delivered-To: ${address}\n` : ''}`;
+      t.equal(stored.content.toString(), asServed(headers + MESSAGE).toString(), `${address}: CRLF line ends, as RETR sends them`);
+      t.equal(zSize(stored.name), stored.content.length, `${address}: Z size = file size`);
+    }
+    await c.quit();
+  }
+});
