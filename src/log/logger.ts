@@ -2,6 +2,7 @@ import { hostname as osHostname } from 'node:os';
 import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 import pino, { type Logger } from 'pino';
 import type { LogConfig } from '../config/types';
+import { directRecord } from './direct-record';
 import { deliverForwarded, forwardTransport } from './forward';
 import { formatMessage } from './line-format';
 import { frame, type FrameOptions } from './syslog-format';
@@ -93,6 +94,15 @@ export function openLog(options: LoggerOptions): LogHandle {
       base: undefined,
       timestamp: false,
       serializers: { err: pino.stdSerializers.err },
+      hooks: {
+        // The common calls are formatted here, once, from their arguments: pino's JSON line and
+        // its parse (destination.write, kept for the rest) cost more than the line itself.
+        logMethod(args, method, level) {
+          const record = directRecord(args, level, this.bindings());
+          if (record === undefined) return method.apply(this, args);
+          transport.send(formatMessage(record), level);
+        },
+      },
     },
     destination,
   );
