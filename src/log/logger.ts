@@ -3,6 +3,7 @@ import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 import pino, { type Logger } from 'pino';
 import type { LogConfig } from '../config/types';
 import { directRecord } from './direct-record';
+import { FileTransport, isRegularFile } from './file-transport';
 import { deliverForwarded, forwardTransport } from './forward';
 import { formatMessage } from './line-format';
 import { frame, type FrameOptions } from './syslog-format';
@@ -208,9 +209,9 @@ export function openTransport(options: LoggerOptions, pid: number): Transport {
   };
   switch (log.destination) {
     case 'stdout':
-      return new StreamTransport(prefix, process.stdout);
+      return stdio(prefix, 1, 'stdout', process.stdout);
     case 'stderr':
-      return new StreamTransport(prefix, process.stderr);
+      return stdio(prefix, 2, 'stderr', process.stderr);
     case 'syslog': {
       if (!isMainThread) {
         // unix-dgram polls on the main thread's loop: a worker posts to the main thread's logger.
@@ -228,4 +229,9 @@ export function openTransport(options: LoggerOptions, pid: number): Transport {
       return new UdpTransport(address.host, address.port, framing(options.hostname ?? osHostname()));
     }
   }
+}
+
+/** A worker thread writes a file it logs to itself; the main thread, and pipes, go through process.stdout/stderr. */
+function stdio(prefix: string, fd: number, name: string, stream: NodeJS.WriteStream): Transport {
+  return !isMainThread && isRegularFile(fd) ? new FileTransport(prefix, fd, name) : new StreamTransport(prefix, stream);
 }

@@ -1,0 +1,58 @@
+// destination = stdout into a file, from worker threads: each thread writes its lines to the
+// file itself (no thread crossing), whole lines, none lost, in the exact format.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileTransport } from '../../src/log/file-transport';
+
+const LOGGER = join(__dirname, '../../src/log/logger.js');
+
+const CHILD = `
+const { Worker } = require('node:worker_threads');
+const body = ${JSON.stringify(`
+  const { openLog } = require(${JSON.stringify(LOGGER)});
+  const { workerData } = require('node:worker_threads');
+  const log = { destination: 'stdout', level: 'info', format: 'rfc3164', facility: 'mail', syslogSocket: '/dev/log', udpAddress: undefined };
+  const handle = openLog({ identity: 'server.pop3.r2d2', log, pid: 7, reportIntervalMs: 0 });
+  const kind = handle.transport.constructor.name;
+  for (let i = 0; i < 500; i++) handle.log.child({ session: workerData * 1000 + i }).info({ user: 'u"' + i, kind }, 'login ok');
+  handle.close();
+`)};
+let left = 2;
+for (const n of [1, 2]) new Worker(body, { eval: true, workerData: n }).on('exit', () => --left === 0 && process.exit(0));
+`;
+
+t.test('worker threads write a stdout file themselves, line by line', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'r2d2-log-worker-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'out.log');
+  const out = openSync(file, 'a');
+  const child = spawn(process.execPath, ['-e', CHILD], { stdio: ['ignore', out, 'inherit'] });
+  closeSync(out);
+  t.equal(await new Promise<number | null>((resolve) => child.once('exit', resolve)), 0);
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  t.equal(lines.length, 1000, 'every line, whole');
+  t.equal(lines.filter((l) => /^server\.pop3\.r2d2\[7\]: \[\d+\] login ok user="u\\"\d+" kind="FileTransport"$/.test(l)).length, 1000, 'the exact format, written by FileTransport');
+  for (const n of [1, 2]) t.ok(lines.includes(`server.pop3.r2d2[7]: [${n * 1000 + 499}] login ok user="u\\"499" kind="FileTransport"`), `thread ${n}'s last line`);
+});
+
+t.test('FileTransport counts what it cannot write', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'r2d2-log-file-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'x.log');
+  writeFileSync(file, '');
+  const fd = openSync(file, 'a');
+  const transport = new FileTransport('tag[1]: ', fd, 'stdout');
+  transport.send('[1] one \u00e9', 30);
+  closeSync(fd);
+  t.equal(readFileSync(file, 'utf8'), 'tag[1]: [1] one \u00e9\n');
+  t.equal(transport.losses.total, 0);
+  await transport.close();
+  transport.send('[3] three', 30);
+  t.equal(transport.losses.total, 1, 'after close: lost');
+  const bad = new FileTransport('tag[1]: ', 1_000_000, 'stdout');
+  bad.send('[2] two', 30);
+  t.equal(bad.losses.total, 1, 'a bad fd: the line is lost and counted');
+});
