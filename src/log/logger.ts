@@ -99,7 +99,7 @@ export function openLog(options: LoggerOptions): LogHandle {
         // The common calls are formatted here, once, from their arguments: pino's JSON line and
         // its parse (destination.write, kept for the rest) cost more than the line itself.
         logMethod(args, method, level) {
-          const record = directRecord(args, level, this.bindings());
+          const record = directRecord(args, level, bindingsOf(this));
           if (record === undefined) return method.apply(this, args);
           transport.send(formatMessage(record), level);
         },
@@ -179,6 +179,21 @@ export function openLog(options: LoggerOptions): LogHandle {
       await stderr?.close();
     },
   };
+}
+
+/**
+ * A logger's child bindings, read once per logger: pino's bindings() parses them from its JSON
+ * fragment on every call. Loggers never change their bindings here (no setBindings).
+ */
+const boundFields = new WeakMap<Logger, Readonly<Record<string, unknown>>>();
+
+function bindingsOf(logger: Logger): Readonly<Record<string, unknown>> {
+  let fields = boundFields.get(logger);
+  if (fields === undefined) {
+    fields = logger.bindings();
+    boundFields.set(logger, fields);
+  }
+  return fields;
 }
 
 interface LogSettings {
