@@ -233,7 +233,7 @@ export function openTransport(options: LoggerOptions, pid: number): Transport {
         const channel = new BroadcastChannel(LOG_CHANNEL);
         channel.unref();
         const forward = forwardTransport(channel);
-        return { losses: forward.losses, send: forward.send, close: () => Promise.resolve(channel.close()) };
+        return { losses: forward.losses, send: forward.send, close: () => forward.close().then(() => channel.close()) };
       }
       // syslog(3) sends no host name to the local socket; RFC 5424 has a field for it.
       return new SyslogSocketTransport(log.syslogSocket, framing(log.format === 'rfc5424' ? (options.hostname ?? osHostname()) : undefined));
@@ -246,7 +246,11 @@ export function openTransport(options: LoggerOptions, pid: number): Transport {
   }
 }
 
-/** A worker thread writes a file it logs to itself; the main thread, and pipes, go through process.stdout/stderr. */
+/**
+ * A worker thread writes a file it logs to itself; pipes and terminals go through its
+ * process.stdout/stderr (the main thread writes them), a turn's lines in one message.
+ */
 function stdio(prefix: string, fd: number, name: string, stream: NodeJS.WriteStream): Transport {
-  return !isMainThread && isRegularFile(fd) ? new FileTransport(prefix, fd, name) : new StreamTransport(prefix, stream);
+  if (isMainThread) return new StreamTransport(prefix, stream);
+  return isRegularFile(fd) ? new FileTransport(prefix, fd, name) : new StreamTransport(prefix, stream, true);
 }

@@ -1,5 +1,6 @@
-// destination = stdout into a file, from worker threads: each thread writes its lines to the
-// file itself (no thread crossing), whole lines, none lost, in the exact format.
+// destination = stdout from worker threads: into a file, each thread writes its lines itself (no
+// thread crossing); into a pipe, through the main thread a turn at a time. Whole lines, none lost,
+// in the exact format.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,20 @@ t.test('worker threads write a stdout file themselves, line by line', async (t) 
   t.equal(lines.length, 1000, 'every line, whole');
   t.equal(lines.filter((l) => /^server\.pop3\.r2d2\[7\]: \[\d+\] login ok user="u\\"\d+" kind="FileTransport"$/.test(l)).length, 1000, 'the exact format, written by FileTransport');
   for (const n of [1, 2]) t.ok(lines.includes(`server.pop3.r2d2[7]: [${n * 1000 + 499}] login ok user="u\\"499" kind="FileTransport"`), `thread ${n}'s last line`);
+});
+
+t.test("worker threads logging to a pipe: a turn's lines go to the main thread together, all of them, in order", async (t) => {
+  const child = spawn(process.execPath, ['-e', CHILD], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  t.equal(await new Promise<number | null>((resolve) => child.once('close', resolve)), 0);
+  const lines = out.split('\n').filter((l) => l !== '');
+  t.equal(lines.length, 1000, 'every line, whole');
+  t.equal(lines.filter((l) => /^server\.pop3\.r2d2\[7\]: \[\d+\] login ok user="u\\"\d+" kind="StreamTransport"$/.test(l)).length, 1000, 'the exact format');
+  for (const n of [1, 2]) {
+    const sessions = lines.map((l) => Number(/\[(\d+)\] login/.exec(l)?.[1])).filter((s) => Math.floor(s / 1000) === n);
+    t.same(sessions, [...sessions].sort((a, b) => a - b), `thread ${n}'s lines in order`);
+  }
 });
 
 t.test('FileTransport counts what it cannot write', async (t) => {
