@@ -2,6 +2,7 @@ import { hostname as osHostname } from 'node:os';
 import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 import pino, { type Logger } from 'pino';
 import type { LogConfig } from '../config/types';
+import { bindingsOf } from './bindings';
 import { directRecord } from './direct-record';
 import { FileTransport, isRegularFile } from './file-transport';
 import { deliverForwarded, forwardTransport } from './forward';
@@ -179,21 +180,6 @@ export function openLog(options: LoggerOptions): LogHandle {
       await stderr?.close();
     },
   };
-}
-
-/**
- * A logger's child bindings, read once per logger: pino's bindings() parses them from its JSON
- * fragment on every call. Loggers never change their bindings here (no setBindings).
- */
-const boundFields = new WeakMap<Logger, Readonly<Record<string, unknown>>>();
-
-function bindingsOf(logger: Logger): Readonly<Record<string, unknown>> {
-  let fields = boundFields.get(logger);
-  if (fields === undefined) {
-    fields = logger.bindings();
-    boundFields.set(logger, fields);
-  }
-  return fields;
 }
 
 interface LogSettings {
