@@ -53,7 +53,7 @@ t.test("worker threads logging to a pipe: a turn's lines go to the main thread t
   }
 });
 
-t.test('FileTransport counts what it cannot write', async (t) => {
+t.test("FileTransport: a turn's lines in one write; what cannot be written is counted", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'r2d2-log-file-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'x.log');
@@ -61,13 +61,20 @@ t.test('FileTransport counts what it cannot write', async (t) => {
   const fd = openSync(file, 'a');
   const transport = new FileTransport('tag[1]: ', fd, 'stdout');
   transport.send('[1] one \u00e9', 30);
-  closeSync(fd);
-  t.equal(readFileSync(file, 'utf8'), 'tag[1]: [1] one \u00e9\n');
-  t.equal(transport.losses.total, 0);
-  await transport.close();
+  transport.send('[2] two', 30);
+  t.equal(readFileSync(file, 'utf8'), '', 'held until the turn ends');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(readFileSync(file, 'utf8'), 'tag[1]: [1] one \u00e9\ntag[1]: [2] two\n');
   transport.send('[3] three', 30);
+  await transport.close();
+  closeSync(fd);
+  t.equal(readFileSync(file, 'utf8'), 'tag[1]: [1] one \u00e9\ntag[1]: [2] two\ntag[1]: [3] three\n', 'close() writes what is held');
+  t.equal(transport.losses.total, 0);
+  transport.send('[4] four', 30);
   t.equal(transport.losses.total, 1, 'after close: lost');
   const bad = new FileTransport('tag[1]: ', 1_000_000, 'stdout');
-  bad.send('[2] two', 30);
-  t.equal(bad.losses.total, 1, 'a bad fd: the line is lost and counted');
+  bad.send('[5] five', 30);
+  bad.send('[6] six', 30);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(bad.losses.total, 2, 'a bad fd: the lines are lost and counted');
 });
