@@ -17,20 +17,6 @@ export class FileTransport implements Transport {
   private held = '';
   private heldLines = 0;
 
-  constructor(
-    private readonly prefix: string,
-    private readonly fd: number,
-    private readonly name: string,
-  ) {}
-
-  send(message: string, _level: number): void {
-    if (this.closed) return this.losses.lose('log closed');
-    if (this.heldLines === 0) setImmediate(this.flush);
-    this.held += `${this.prefix}${message}\n`;
-    this.heldLines++;
-    if (this.held.length >= MAX_HELD_OCTETS) this.flush();
-  }
-
   private readonly flush = (): void => {
     if (this.heldLines === 0) return;
     const data = Buffer.from(this.held);
@@ -49,10 +35,29 @@ export class FileTransport implements Transport {
     }
   };
 
+  constructor(
+    private readonly prefix: string,
+    private readonly fd: number,
+    private readonly name: string,
+  ) {
+    // A thread ending (an uncaught exception included) writes what its last turn logged.
+    process.on('exit', this.flush);
+  }
+
+  send(message: string, _level: number): void {
+    if (this.closed) return this.losses.lose('log closed');
+    if (this.heldLines === 0) setImmediate(this.flush);
+    this.held += `${this.prefix}${message}\n`;
+    this.heldLines++;
+    if (this.held.length >= MAX_HELD_OCTETS) this.flush();
+  }
+
+
   close(): Promise<void> {
     // The fd is the process's own stdout/stderr: it stays open for the other threads.
     this.flush();
     this.closed = true;
+    process.off('exit', this.flush);
     return Promise.resolve();
   }
 }

@@ -60,6 +60,7 @@ export class StreamTransport implements Transport {
   ) {
     this.name = stream === process.stderr ? 'stderr' : 'stdout';
     stream.on('error', this.onError);
+    if (batched) process.on('exit', this.flush); // best effort: a thread's last turn
   }
 
   private readonly onError = (error: NodeJS.ErrnoException): void => this.losses.lose(`${this.name}: ${error.code ?? error.message}`);
@@ -89,6 +90,7 @@ export class StreamTransport implements Transport {
     // The process's own stdout/stderr stay open: queued lines keep going out.
     this.flush();
     this.closed = true;
+    process.off('exit', this.flush);
     this.stream.off('error', this.onError);
     return Promise.resolve();
   }

@@ -53,6 +53,33 @@ t.test("worker threads logging to a pipe: a turn's lines go to the main thread t
   }
 });
 
+const CRASH = `
+const { Worker } = require('node:worker_threads');
+const body = ${JSON.stringify(`
+  const { openLog } = require(${JSON.stringify(LOGGER)});
+  const log = { destination: 'stdout', level: 'info', format: 'rfc3164', facility: 'mail', syslogSocket: '/dev/log', udpAddress: undefined };
+  const handle = openLog({ identity: 'r2d2', log, pid: 7, reportIntervalMs: 0 });
+  setTimeout(() => { handle.log.error('last words'); throw new Error('boom'); }, 5);
+`)};
+new Worker(body, { eval: true }).on('error', () => undefined);
+`;
+
+t.test('a worker thread that dies writes the lines of its last turn (file and pipe)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'r2d2-log-crash-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'out.log');
+  const out = openSync(file, 'a');
+  const child = spawn(process.execPath, ['-e', CRASH], { stdio: ['ignore', out, 'inherit'] });
+  closeSync(out);
+  await new Promise((resolve) => child.once('exit', resolve));
+  t.equal(readFileSync(file, 'utf8'), 'r2d2[7]: last words\n', 'file');
+  const piped = spawn(process.execPath, ['-e', CRASH], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  piped.stdout.on('data', (d: Buffer) => (text += d.toString()));
+  await new Promise((resolve) => piped.once('close', resolve));
+  t.equal(text, 'r2d2[7]: last words\n', 'pipe');
+});
+
 t.test("FileTransport: a turn's lines in one write; what cannot be written is counted", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'r2d2-log-file-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
