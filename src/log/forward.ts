@@ -49,13 +49,17 @@ export function forwardTransport(target: MessageTarget): Transport {
       for (let i = 0; i < lines.length; i++) losses.lose(reason);
     }
   };
+  process.on('exit', flush); // best effort: a thread's last turn
   return {
     losses,
     send(message, level) {
       if (pending.length === 0) setImmediate(flush);
       pending.push({ r2d2Log: message, level });
     },
-    close: () => Promise.resolve(flush()),
+    close: () => {
+      process.off('exit', flush);
+      return Promise.resolve(flush());
+    },
   };
 }
 
