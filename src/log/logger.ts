@@ -66,8 +66,10 @@ const WARN = 40;
 /**
  * The pino root logger, its transport, and the loss report. Records become r2d2's line
  * (line-format.ts); the configured destination decides where it goes. Session loggers are
- * children with `{ session }` bound. pino calls the destination synchronously; every
- * transport returns at once, whatever the far side does.
+ * children with `{ session }` bound. Common calls are formatted straight from their arguments
+ * in pino's logMethod hook (direct-record.ts), in the thread that logs; the rest go through
+ * pino's JSON and the destination below, to the same line. Every transport returns at once,
+ * whatever the far side does.
  */
 export function openLog(options: LoggerOptions): LogHandle {
   const pid = options.pid ?? process.pid;
