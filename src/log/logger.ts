@@ -2,6 +2,9 @@ import { hostname as osHostname } from 'node:os';
 import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 import pino, { type Logger } from 'pino';
 import type { LogConfig } from '../config/types';
+import { bindingsOf } from './bindings';
+import { directRecord } from './direct-record';
+import { FileTransport, isRegularFile } from './file-transport';
 import { deliverForwarded, forwardTransport } from './forward';
 import { formatMessage } from './line-format';
 import { frame, type FrameOptions } from './syslog-format';
@@ -63,8 +66,10 @@ const WARN = 40;
 /**
  * The pino root logger, its transport, and the loss report. Records become r2d2's line
  * (line-format.ts); the configured destination decides where it goes. Session loggers are
- * children with `{ session }` bound. pino calls the destination synchronously; every
- * transport returns at once, whatever the far side does.
+ * children with `{ session }` bound. Common calls are formatted straight from their arguments
+ * in pino's logMethod hook (direct-record.ts), in the thread that logs; the rest go through
+ * pino's JSON and the destination below, to the same line. Every transport returns at once,
+ * whatever the far side does.
  */
 export function openLog(options: LoggerOptions): LogHandle {
   const pid = options.pid ?? process.pid;
@@ -93,6 +98,15 @@ export function openLog(options: LoggerOptions): LogHandle {
       base: undefined,
       timestamp: false,
       serializers: { err: pino.stdSerializers.err },
+      hooks: {
+        // The common calls are formatted here, once, from their arguments: pino's JSON line and
+        // its parse (destination.write, kept for the rest) cost more than the line itself.
+        logMethod(args, method, level) {
+          const record = directRecord(args, level, bindingsOf(this));
+          if (record === undefined) return method.apply(this, args);
+          transport.send(formatMessage(record), level);
+        },
+      },
     },
     destination,
   );
@@ -198,16 +212,16 @@ export function openTransport(options: LoggerOptions, pid: number): Transport {
   };
   switch (log.destination) {
     case 'stdout':
-      return new StreamTransport(prefix, process.stdout);
+      return stdio(prefix, 1, 'stdout', process.stdout);
     case 'stderr':
-      return new StreamTransport(prefix, process.stderr);
+      return stdio(prefix, 2, 'stderr', process.stderr);
     case 'syslog': {
       if (!isMainThread) {
         // unix-dgram polls on the main thread's loop: a worker posts to the main thread's logger.
         const channel = new BroadcastChannel(LOG_CHANNEL);
         channel.unref();
         const forward = forwardTransport(channel);
-        return { losses: forward.losses, send: forward.send, close: () => Promise.resolve(channel.close()) };
+        return { losses: forward.losses, send: forward.send, close: () => forward.close().then(() => channel.close()) };
       }
       // syslog(3) sends no host name to the local socket; RFC 5424 has a field for it.
       return new SyslogSocketTransport(log.syslogSocket, framing(log.format === 'rfc5424' ? (options.hostname ?? osHostname()) : undefined));
@@ -218,4 +232,13 @@ export function openTransport(options: LoggerOptions, pid: number): Transport {
       return new UdpTransport(address.host, address.port, framing(options.hostname ?? osHostname()));
     }
   }
+}
+
+/**
+ * A worker thread writes a file it logs to itself; pipes and terminals go through its
+ * process.stdout/stderr (the main thread writes them), a turn's lines in one message.
+ */
+function stdio(prefix: string, fd: number, name: string, stream: NodeJS.WriteStream): Transport {
+  if (isMainThread) return new StreamTransport(prefix, stream);
+  return isRegularFile(fd) ? new FileTransport(prefix, fd, name) : new StreamTransport(prefix, stream, true);
 }

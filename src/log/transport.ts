@@ -47,13 +47,20 @@ export class StreamTransport implements Transport {
   readonly losses = new LossCounter();
   private closed = false;
   private readonly name: string;
+  private corked = false;
 
+  /**
+   * `batched`: the lines of one event-loop turn are held (cork) and handed over together; for a
+   * worker thread's process.stdout/stderr, where each write is a message to the main thread.
+   */
   constructor(
     private readonly prefix: string,
-    private readonly stream: NodeJS.WritableStream & { readonly writableLength: number } = process.stdout,
+    private readonly stream: NodeJS.WritableStream & { readonly writableLength: number; cork(): void; uncork(): void } = process.stdout,
+    private readonly batched = false,
   ) {
     this.name = stream === process.stderr ? 'stderr' : 'stdout';
     stream.on('error', this.onError);
+    if (batched) process.on('exit', this.flush); // best effort: a thread's last turn
   }
 
   private readonly onError = (error: NodeJS.ErrnoException): void => this.losses.lose(`${this.name}: ${error.code ?? error.message}`);
@@ -62,15 +69,28 @@ export class StreamTransport implements Transport {
     if (this.closed) return this.losses.lose('log closed');
     if (this.stream.writableLength > MAX_STREAM_BUFFER) return this.losses.lose(`${this.name} not read (buffer full)`);
     try {
+      if (this.batched && !this.corked) {
+        this.corked = true;
+        this.stream.cork();
+        setImmediate(this.flush);
+      }
       this.stream.write(`${this.prefix}${message}\n`);
     } catch (error) {
       this.losses.lose(`${this.name}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
+  private readonly flush = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.stream.uncork();
+  };
+
   close(): Promise<void> {
     // The process's own stdout/stderr stay open: queued lines keep going out.
+    this.flush();
     this.closed = true;
+    process.off('exit', this.flush);
     this.stream.off('error', this.onError);
     return Promise.resolve();
   }

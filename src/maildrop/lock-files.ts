@@ -1,6 +1,6 @@
 // The file operations of the maildrop lock (lock.ts): create with O_EXCL, read without following
 // a symlink, remove only our own, and break a stale lock under a guard so that breakers take turns.
-import { closeSync, constants, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { link, lstat, open, readFile, rename, unlink } from 'node:fs/promises';
 import { parse } from './lock-holder';
 import { errnoCode } from './util';
@@ -113,10 +113,16 @@ export function removeIfOursSync(path: string, nonce: string): void {
   }
 }
 
+/** A lock line is far shorter: one read(2) takes it (readFileSync would fstat and read to EOF). */
+const LINE_BUFFER_OCTETS = 1024;
+
 function readNoFollowSync(path: string): string {
   const fd = openSync(path, READ_FLAGS);
   try {
-    return readFileSync(fd, 'utf8');
+    const buffer = Buffer.allocUnsafe(LINE_BUFFER_OCTETS);
+    const n = readSync(fd, buffer, 0, buffer.length, null);
+    // A full buffer is no lock line of ours, but is read whole all the same.
+    return n < buffer.length ? buffer.toString('utf8', 0, n) : Buffer.concat([buffer, readFileSync(fd)]).toString('utf8');
   } finally {
     closeSync(fd);
   }

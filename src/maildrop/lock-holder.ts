@@ -36,8 +36,16 @@ export async function processStartTime(pid: number): Promise<string | undefined>
 
 let self: Promise<{ startTime: string; scope: string }> | undefined;
 
+/** The host name is asked of the kernel at most once a second (it was a syscall per lock). */
+const HOST_CACHE_MS = 1000;
+let hostCache: { readonly name: string; readonly at: number } | undefined;
+
 export function host(): string {
-  return hostname().replace(/\s/g, '_') || '-';
+  const now = Date.now();
+  if (hostCache === undefined || now - hostCache.at >= HOST_CACHE_MS || now < hostCache.at) {
+    hostCache = { name: hostname().replace(/\s/g, '_') || '-', at: now };
+  }
+  return hostCache.name;
 }
 
 /** Our start time and `bootId/pidNamespace`, read once per thread ('-' where unknown). */

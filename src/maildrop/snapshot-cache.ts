@@ -8,9 +8,9 @@ import { scanFolders, type Snapshot } from './scan';
  * (Dovecot keeps an index for the same reason). Any delivery, deletion or rename in either
  * folder changes its mtime, and the next login scans again.
  *
- * A snapshot is kept only when both folders were last changed at least TRUST_AFTER_MS before
- * the scan began: a change within the same timestamp tick as the scan could otherwise leave the
- * mtime as it was. Snapshots are immutable (deletion marks live in each session), so sessions
+ * A snapshot is kept only when both folders (and the index) were last changed at least
+ * TRUST_AFTER_MS before the scan began, as stamped after it: a change within the same timestamp
+ * tick as the scan could otherwise leave the mtime as it was. Snapshots are immutable (deletion marks live in each session), so sessions
  * may share one. One cache per thread, bounded by the number of entries it holds.
  */
 export const CACHE_MIN_MESSAGES = 1000;
@@ -32,17 +32,25 @@ let cachedEntries = 0;
  */
 export async function scanMaildropCached(key: string, folders: OpenedFolders, now: () => number = Date.now): Promise<Snapshot> {
   const started = now();
-  const before = await folders.stamp().catch(() => undefined); // let the scan report what is wrong
-  const hit = before === undefined ? undefined : cache.get(key);
-  if (hit !== undefined && before !== undefined && hit.stamp === before.stamp) {
-    cache.delete(key); // most recently used last
-    cache.set(key, hit);
-    return hit.snapshot;
+  // Stamps are taken only where a snapshot is cached or may be: a small maildrop (most of them)
+  // pays for its scan alone, not for three stat calls more.
+  const hit = cache.get(key);
+  if (hit !== undefined) {
+    const before = await folders.stamp().catch(() => undefined); // let the scan report what is wrong
+    if (before !== undefined && hit.stamp === before.stamp) {
+      cache.delete(key); // most recently used last
+      cache.set(key, hit);
+      return hit.snapshot;
+    }
+    forget(key);
   }
-  forget(key);
   const snapshot = await scanFolders(folders, folders.blocking);
-  if (before !== undefined && snapshot.messages.length >= CACHE_MIN_MESSAGES && started - before.changedMs >= TRUST_AFTER_MS) {
-    cache.set(key, { snapshot, stamp: before.stamp });
+  if (snapshot.messages.length < CACHE_MIN_MESSAGES) return snapshot;
+  // Stamped after the scan: any change since TRUST_AFTER_MS before it began -- during the scan
+  // included -- shows in the stamp's times, and the snapshot is then not kept.
+  const after = await folders.stamp().catch(() => undefined);
+  if (after !== undefined && started - after.changedMs >= TRUST_AFTER_MS) {
+    cache.set(key, { snapshot, stamp: after.stamp });
     cachedEntries += snapshot.messages.length;
     evict();
   }

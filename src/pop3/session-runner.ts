@@ -36,6 +36,8 @@ export class SessionRunner {
   /** An -ERR to send once the multi-line reply in flight is written. */
   private notice: string | undefined;
   private streaming = false;
+  /** Replies are held (wire.cork) while more pipelined commands wait: the burst's answers leave together. */
+  private corked = false;
   /** A line is being handled: what arrives meanwhile was sent before its reply (so is no SASL response). */
   private handling = false;
   private delays = 0;
@@ -121,6 +123,7 @@ export class SessionRunner {
       this.grace = this.options.clock.timer(SHUTDOWN_GRACE_MS, () => this.wire.destroy(false));
       return;
     }
+    this.release();
     this.wire.write(statusLine(false, text));
     this.stop(reason);
   }
@@ -138,7 +141,13 @@ export class SessionRunner {
           this.login = undefined;
         }
         if (this.closing !== undefined && step.close === undefined) break; // peer went away meanwhile
+        // While more pipelined commands wait, replies are held and leave with the burst's last
+        // one; a streamed message is not held (nor what precedes it), nor anything past STLS or QUIT.
+        const last = this.reader.queued === 0 || step.reply.kind === 'message' || step.startTls === true || step.close !== undefined;
+        if (!last) this.hold();
+        if (step.reply.kind === 'message') this.release();
         await this.send(step.reply);
+        if (last) this.release();
         if (this.notice !== undefined) break;
         if (step.startTls === true) await this.upgrade();
         if (step.close !== undefined) {
@@ -146,6 +155,7 @@ export class SessionRunner {
           this.stop(step.close);
         }
       }
+      this.release();
       if (this.notice !== undefined) {
         this.wire.write(statusLine(false, this.notice));
         this.notice = undefined;
@@ -153,9 +163,11 @@ export class SessionRunner {
       }
       if (this.peerEnded && this.reader.queued === 0) this.stop('peer closed');
     } catch (error) {
+      this.release();
       this.log.error({ err: error }, 'session failed');
       this.stop('error');
     } finally {
+      this.release();
       this.running = false;
       if (this.closing !== undefined) void this.finish();
       else this.wire.resume();
@@ -180,6 +192,7 @@ export class SessionRunner {
     if (this.wire.gone) return;
     const waiting = this.wire.write(data);
     if (waiting === undefined) return;
+    this.release(); // a corked socket never drains
     this.delays++;
     await waiting;
     this.idle.refresh(); // the client is reading: the reply made progress
@@ -208,7 +221,21 @@ export class SessionRunner {
     return answering ? MAX_SASL_RESPONSE_OCTETS : MAX_COMMAND_LINE_OCTETS;
   }
 
+  private hold(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.wire.cork();
+  }
+
+  /** Lets held replies go, in one write. */
+  private release(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.wire.uncork();
+  }
+
   private stop(reason: CloseReason): void {
+    this.release();
     if (this.closing === undefined) this.closing = reason;
     if (reason !== 'peer quit' && reason !== 'too many bad commands') {
       // A client that stopped reading would hold a soft close open for ever: cut it off.

@@ -14,6 +14,12 @@ export interface Wire {
   readonly gone: boolean;
   /** Octets written but not yet taken by the peer. */
   readonly buffered: number;
+  /**
+   * Holds what is written until uncork(), so that the replies of a pipelined burst leave in one
+   * write (a syscall, a segment, a wakeup of the client apiece otherwise).
+   */
+  cork(): void;
+  uncork(): void;
   /** Stop / start reading (too many pipelined lines wait). */
   pause(): void;
   resume(): void;

@@ -116,6 +116,14 @@ export class Connection implements Wire {
     });
   }
 
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
   pause(): void {
     this.socket.pause();
   }

@@ -14,6 +14,7 @@ export class MemoryWire implements Wire {
 
   write(data: string | readonly Buffer[]): Promise<void> | void {
     if (this.gone) return;
+    if (this.corked > 0) this.corkedWrites++;
     if (typeof data === 'string') this.chunks.push(Buffer.from(data, 'latin1'));
     else this.chunks.push(...data.map((b) => Buffer.from(b)));
     if (!this.hold) return;
@@ -28,6 +29,22 @@ export class MemoryWire implements Wire {
   /** The peer took everything: writes waiting go on. */
   drain(): void {
     for (const resume of this.waiting.splice(0)) resume();
+  }
+
+  /** cork() calls not yet undone; the bytes stay readable meanwhile (tests look at the order). */
+  corked = 0;
+  /** Writes made while corked, and uncork() calls that let them go. */
+  corkedWrites = 0;
+  uncorks = 0;
+
+  cork(): void {
+    this.corked++;
+  }
+
+  uncork(): void {
+    if (this.corked === 0) throw new Error('uncork() without cork()');
+    this.corked--;
+    this.uncorks++;
   }
 
   pause(): void {

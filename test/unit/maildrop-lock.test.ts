@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { LOCK_FILE, liveLockFile, lockMaildrop, tryLockMaildrop, type MaildropLock } from '../../src/maildrop/lock';
 import { refreshHeldLocks } from '../../src/maildrop/lock-refresh';
+import { nonceIn, removeIfOursSync } from '../../src/maildrop/lock-files';
 
 interface Test { teardown(fn: () => void): void }
 const LOCK_MODULE = path.resolve(__dirname, '../../src/maildrop/lock.js');
@@ -283,4 +284,18 @@ t.test('a held lock is refreshed for other hosts, and knows when it was taken fr
   await refreshHeldLocks();
   t.match(n?.lost, /removed or replaced/, 'the refresh finds a removed lock too');
   await n?.release();
+});
+
+t.test('blocking reads of a lock file: a short line in one read, a long file read whole', async (t) => {
+  const dir = maildir(t);
+  const file = path.join(dir, LOCK_FILE);
+  const line = `${process.pid} 1 0 ${os.hostname()} nonce-x -/-\n`;
+  fs.writeFileSync(file, line);
+  t.equal(await nonceIn(file, true), 'nonce-x');
+  fs.writeFileSync(file, ' '.repeat(3000) + line);
+  t.equal(await nonceIn(file, true), 'nonce-x', 'past the first read');
+  removeIfOursSync(file, 'other');
+  t.ok(fs.existsSync(file), 'not ours: kept');
+  removeIfOursSync(file, 'nonce-x');
+  t.notOk(fs.existsSync(file), 'ours: removed');
 });

@@ -97,6 +97,24 @@ t.test('RETR and TOP: LF to CRLF, dot-stuffing, a final CRLF; pipelined replies 
   );
 });
 
+t.test('the replies of a pipelined burst are held (cork) and leave together; a streamed message is never held', async (t) => {
+  const s = new ByteSessions(t);
+  const md = s.addUser('cora', 'pw');
+  putMessage(md, FIRST);
+  const c = s.open();
+  const out = await c.exchange('USER cora\r\nPASS pw\r\nSTAT\r\nUIDL\r\nLIST\r\nNOOP\r\n', /\+OK\r\n$/);
+  t.match(out, /^\+OK send PASS\r\n\+OK .*octets\)\r\n\+OK 1 \d+\r\n\+OK unique-id.*\r\n1 .*\r\n\.\r\n\+OK 1 messages.*\r\n1 \d+\r\n\.\r\n\+OK\r\n$/, 'in order');
+  t.equal(c.wire.corked, 0, 'nothing left held');
+  t.equal(c.wire.uncorks, 1, 'one release: the burst left in one write');
+  t.equal(c.wire.corkedWrites, 6, 'all six replies were held');
+  const before = c.wire.uncorks;
+  await c.exchange('NOOP\r\nRETR 1\r\nNOOP\r\n', /\.\r\n\+OK\r\n$/);
+  t.equal(c.wire.corked, 0);
+  t.equal(c.wire.uncorks, before + 1, 'the NOOP held before RETR went out before the message, which was not held');
+  await c.exchange('QUIT\r\n', /signing off/);
+  t.equal(c.wire.corked, 0, 'nothing held at the end');
+});
+
 t.test('QUIT removes what DELE marked, tells the truth, and the disconnect line is logged', async (t) => {
   const s = new ByteSessions(t);
   const md = s.addUser('dave', 'pw');

@@ -8,6 +8,7 @@ import { err, ok } from '../replies';
 import type { AuthorizationState } from '../state';
 import type { Command } from '../command';
 import type { Outcome, SessionContext } from './context';
+import { bindingsOf } from '../../log/bindings';
 
 /** RFC 3206: the same text whether the user exists or the password is wrong. */
 export const AUTH_FAILED = '[AUTH] Authentication failed';
@@ -172,7 +173,7 @@ function refusalText(opening: Exclude<MaildropOpening, { kind: 'opened' }>, name
 
 /** `session 42`: the session number the log lines carry, for a lease row. */
 function holderOf(ctx: SessionContext): string {
-  const session: unknown = ctx.log.bindings()['session'];
+  const session: unknown = bindingsOf(ctx.log)['session'];
   return typeof session === 'number' || typeof session === 'string' ? `session ${session}` : 'a session';
 }
 
