@@ -44,6 +44,8 @@ interface Options {
   readonly keep: boolean;
   readonly loadThreads: number;
   readonly readme: boolean;
+  /** Mail stored with CRLF line ends, as `deliver { store_crlf = yes }` (and Dovecot's mail_save_crlf) store it. */
+  readonly crlf: boolean;
   /** Each row this many times, the servers interleaved; the table shows medians. */
   readonly runs: number;
 }
@@ -75,7 +77,7 @@ async function waitQuiet(maxMs: number): Promise<void> {
 
 function parseArgs(argv: readonly string[]): Options {
   const value = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const known = ['--quick', '--cpu-prof', '--keep', '--no-readme', '--help'];
+  const known = ['--quick', '--cpu-prof', '--keep', '--no-readme', '--crlf', '--help'];
   for (const a of argv) {
     if (!known.includes(a) && !/^--(only|load-threads|cpu-prof|clients|runs)=/.test(a)) throw new Error(`unknown option ${a} (known: ${known.join(' ')} --only=ID,ID --load-threads=N --clients=N --runs=N)`);
   }
@@ -85,6 +87,7 @@ function parseArgs(argv: readonly string[]): Options {
         `  --only=ID,...    rows: ${ROWS.map((r) => r.id).join(', ')}, ${METRICS_COST_ID} (r2d2's CPU per session with and without metrics)\n  --clients=N      clients at once in the login and retrieve rows (default 16)\n  --load-threads=N load generator threads (default: half the cores, at least 1)\n` +
         '  --runs=N         each row N times, servers interleaved (r2d2, Dovecot, ceiling, r2d2, ...); medians shown\n' +
         "                   (default 1; issue 19's verdict takes the median of 3)\n" +
+        '  --crlf           store the mail set with CRLF line ends (deliver { store_crlf = yes }); results in <mode>-crlf.json\n' +
         '  --keep           keep the temporary folder (maildirs, configs, logs)\n  --no-readme      do not update the README (full runs update it)\n' +
         '  --report=FILE    print and re-draw a saved run (bench/results/full.json), README table included\n',
     );
@@ -106,6 +109,7 @@ function parseArgs(argv: readonly string[]): Options {
     keep: argv.includes('--keep'),
     loadThreads: Number(value('load-threads') ?? Math.max(1, Math.floor(cores / 2))),
     readme: !argv.includes('--no-readme'),
+    crlf: argv.includes('--crlf'),
     runs,
   };
 }
@@ -277,7 +281,7 @@ async function main(): Promise<void> {
     const { uid, gid } = mailUser();
     const users = Array.from({ length: USERS }, (_, i) => `u${String(i).padStart(4, '0')}@bench.example`);
     say(`maildirs: ${USERS} x 50 messages, one of ${BIG_COUNT} and one of 20 MiB, in two hard-linked trees under ${root}`);
-    const mail = makeMail({ root, users, bigUser: 'big@bench.example', bigCount: BIG_COUNT, largeUser: 'large@bench.example', largeOctets: LARGE_OCTETS, uid, gid });
+    const mail = makeMail({ root, users, bigUser: 'big@bench.example', bigCount: BIG_COUNT, largeUser: 'large@bench.example', largeOctets: LARGE_OCTETS, uid, gid, crlf: options.crlf });
 
     const db = await BenchDatabase.create();
     cleanups.push(() => db.drop());
@@ -476,7 +480,7 @@ async function main(): Promise<void> {
       ...(metricsCostRows === undefined ? {} : { metricsCost: metricsCostRows }),
     };
     const partial = options.only !== undefined;
-    publish(result, { name: partial ? `${mode}-partial` : mode, writeJson: true, readme: !options.quick && !partial && options.readme }, say);
+    publish(result, { name: `${mode}${options.crlf ? '-crlf' : ''}${partial ? '-partial' : ''}`, writeJson: true, readme: !options.quick && !partial && !options.crlf && options.readme }, say);
     // The delivery row (LMTP and r2d2 deliver against Dovecot's LMTP): its own servers and maildirs.
     if (!partial) process.stdout.write(`\n${deliveryTable(await runDeliveryRow(say, options.quick))}\n`);
   } finally {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 export interface Message {
   readonly file: string;
-  /** Octets on disk (LF line ends). */
+  /** Octets on disk (LF line ends, or CRLF with `crlf`). */
   readonly physical: number;
   /** Octets as served: CRLF line ends (what LIST says, Dovecot's W=). */
   readonly served: number;
@@ -56,10 +56,16 @@ function messageBytes(i: number, bodyOctets: number): Buffer {
   return Buffer.concat([head, text(i * 7919 + 1, bodyOctets)]);
 }
 
+/** Octets as served: a bare LF counts as CRLF (messageBytes ends every line with one). */
 function servedSize(bytes: Buffer): number {
-  let lf = 0;
-  for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) lf++;
-  return bytes.length + lf; // every line ends in a bare LF, the last one included
+  let bareLf = 0;
+  for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) if (i === 0 || bytes[i - 1] !== 0x0d) bareLf++;
+  return bytes.length + bareLf;
+}
+
+/** The same message with CRLF line ends (messageBytes writes bare LFs only). */
+function withCrlf(bytes: Buffer): Buffer {
+  return Buffer.from(bytes.toString('latin1').replace(/\n/g, '\r\n'), 'latin1');
 }
 
 /** `<seconds>.M<micros>P<pid>Q<n>Z<HEX>.bench`: r2d2's delivery name, with a fixed host. */
@@ -77,6 +83,8 @@ export interface MailOptions {
   /** Owner of both trees: both servers run their sessions as this uid/gid (Debian's `mail`). */
   readonly uid: number;
   readonly gid: number;
+  /** Store every message with CRLF line ends (the size on disk is then the size as served). */
+  readonly crlf?: boolean;
 }
 
 export function makeMail(o: MailOptions): MailSet {
@@ -85,7 +93,8 @@ export function makeMail(o: MailOptions): MailSet {
   const dovecotRoot = join(o.root, 'dovecot-mail');
   mkdirSync(src, { recursive: true });
 
-  const write = (n: number, bytes: Buffer): Message => {
+  const write = (n: number, lfBytes: Buffer): Message => {
+    const bytes = o.crlf === true ? withCrlf(lfBytes) : lfBytes;
     const served = servedSize(bytes);
     const file = baseName(n, served);
     writeFileSync(join(src, file), bytes, { mode: 0o600 });
