@@ -165,9 +165,9 @@ class OrderedPool implements MysqlPool {
     server.probe = undefined;
     if (this.ended || server.up) return;
     server.pool.getConnection((connectError, connection) => {
-      if (connectError !== null) return this.setAside(server, undefined);
+      if (isError(connectError)) return this.setAside(server, undefined);
       connection.ping((pingError) => {
-        if (pingError === null) {
+        if (!isError(pingError)) {
           connection.release();
           this.cameBack(server);
         } else {
@@ -180,7 +180,7 @@ class OrderedPool implements MysqlPool {
 }
 
 function connectionOf(pool: Pool): Promise<PoolConnection> {
-  return new Promise((resolve, reject) => pool.getConnection((error, connection) => (error === null ? resolve(connection) : reject(error))));
+  return new Promise((resolve, reject) => pool.getConnection((error, connection) => (isError(error) ? reject(error) : resolve(connection))));
 }
 
 /** The statement on one connection: a prepared statement (cached per connection by mysql2), or text. */
@@ -188,10 +188,15 @@ function runOn(connection: PoolConnection, statement: Statement): Promise<Statem
   const params = statement.params.map((p) => (typeof p === 'object' ? [...p] : p));
   const options = { sql: statement.sql, timeout: statement.timeoutMs };
   return new Promise((resolve, reject) => {
-    const done = (error: unknown, result: StatementResult): void => (error === null ? resolve(result) : reject(error));
+    const done = (error: unknown, result: StatementResult): void => (isError(error) ? reject(error) : resolve(result));
     if (statement.text === true) connection.query<StatementResult>(options, params, done);
     else connection.execute<StatementResult>(options, params, done);
   });
+}
+
+/** mysql2's callbacks pass null for no error, except ping's, which passes nothing at all. */
+function isError(error: unknown): boolean {
+  return error !== null && error !== undefined;
 }
 
 /** An error of the server or the connection to it, not of the statement: another server may answer. */
