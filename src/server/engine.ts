@@ -12,20 +12,14 @@ import { restartDelay } from './backoff';
 import { describeWorkers, type ControlReply, type ControlRequest, type StatusFigures } from './control-protocol';
 import { ControlSocket } from './control-socket';
 import { METRICS_ENDPOINT, workerEndpoints } from './endpoints';
-import type { FromSupervisor, FromWorker, ToSupervisor, ToWorker, WorkerData } from './ipc';
+import type { FromSupervisor, FromWorker, ToWorker, WorkerData } from './ipc';
+import { ListenerDups } from './listener-dups';
 import { listenerKey } from './listener-set';
 import { poolPerWorker } from './per-worker';
 import { createSharedBuffers, SharedCounters, ThreadTable, type SharedBuffers } from './shared-state';
 import { PerWorkerCounts } from './shared-tables';
 import { ask, whenReloaded } from './worker-requests';
 import type { EngineMetrics } from './metrics/engine-metrics';
-
-/** A raw TCP handle from the supervisor. Kept referenced for the life of the process and never
- *  closed here: its fd belongs to the worker that listens on it (closing it twice would close
- *  an unrelated file that reused the number). */
-interface RawHandle {
-  readonly fd: number;
-}
 
 export interface EngineOptions {
   readonly config: Config;
@@ -47,9 +41,7 @@ export class Engine {
   private readonly workers: Array<Worker | undefined>;
   /** Per worker: the listeners it accepts on (name -> listenerKey). */
   private readonly listening: Array<ReadonlyMap<string, string>>;
-  private readonly retained: RawHandle[] = [];
-  private readonly pendingDups = new Map<number, (fd: number | undefined) => void>();
-  private nextDupId = 1;
+  private readonly dups = new ListenerDups();
   private stopping = false;
   private restarts = 0;
   private control: ControlSocket | undefined;
@@ -90,7 +82,7 @@ export class Engine {
 
   /** The metrics endpoint on the socket the supervisor bound; prom-client is loaded only then. */
   private async startMetrics(): Promise<void> {
-    const fd = await this.dup(METRICS_ENDPOINT);
+    const fd = await this.dups.ask(METRICS_ENDPOINT);
     if (fd === undefined) throw new Error('the supervisor has no metrics socket');
     const { EngineMetrics } = await import('./metrics/engine-metrics');
     this.metrics = await EngineMetrics.start({
@@ -148,7 +140,7 @@ export class Engine {
     const fds: Array<[string, number]> = [];
     for (const listener of config.listeners) {
       if (had.get(listener.name) === listenerKey(listener)) continue;
-      const fd = await this.dup(listener.name);
+      const fd = await this.dups.ask(listener.name);
       if (fd !== undefined) fds.push([listener.name, fd]);
     }
     if (this.workers[slot] !== worker) {
@@ -228,7 +220,7 @@ export class Engine {
     const fds: Array<[string, number]> = [];
     // Its listeners, and nginx's auth_http endpoint and the LMTP sockets (fixed for the worker's life).
     for (const name of [...config.listeners.map((l) => l.name), ...workerEndpoints(config)]) {
-      const fd = await this.dup(name);
+      const fd = await this.dups.ask(name);
       if (fd !== undefined) fds.push([name, fd]);
     }
     const data: WorkerData = { config, slot, fds, shared: this.shared, implementation: this.options.implementation };
@@ -272,24 +264,9 @@ export class Engine {
     }, delay).unref();
   }
 
-  /** A dup of a listening socket from the supervisor; undefined when it has none by that name (removed). */
-  private dup(listener: string): Promise<number | undefined> {
-    const send = process.send?.bind(process);
-    if (send === undefined) return Promise.reject(new Error('the engine must run under the supervisor (IPC)'));
-    const id = this.nextDupId++;
-    return new Promise((resolve) => {
-      this.pendingDups.set(id, resolve);
-      send({ type: 'dup', listener, id } satisfies ToSupervisor);
-    });
-  }
-
   /** A dup the supervisor sent for one of our requests. */
   receiveFd(message: Extract<FromSupervisor, { type: 'fd' }>, handle: unknown): void {
-    const resolve = this.pendingDups.get(message.id);
-    this.pendingDups.delete(message.id);
-    if (!isRawHandle(handle)) return resolve?.(undefined);
-    this.retained.push(handle);
-    resolve?.(handle.fd);
+    this.dups.receive(message, handle);
   }
 }
 
@@ -297,8 +274,4 @@ export class Engine {
 function keepListeners(next: Config['lmtp'], current: Config['lmtp']): Config['lmtp'] {
   if (next === undefined || current === undefined) return current;
   return { ...next, inet: current.inet, socket: current.socket };
-}
-
-function isRawHandle(value: unknown): value is RawHandle {
-  return typeof value === 'object' && value !== null && typeof (value as { fd?: unknown }).fd === 'number';
 }
