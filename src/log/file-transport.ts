@@ -52,7 +52,6 @@ export class FileTransport implements Transport {
     if (this.held.length >= MAX_HELD_OCTETS) this.flush();
   }
 
-
   close(): Promise<void> {
     // The fd is the process's own stdout/stderr: it stays open for the other threads.
     this.flush();

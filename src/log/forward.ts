@@ -20,7 +20,7 @@ export interface MessageTarget {
   postMessage(value: unknown): void;
 }
 
-export function isForwardedLine(value: unknown): value is ForwardedLine {
+function isForwardedLine(value: unknown): value is ForwardedLine {
   return (
     typeof value === 'object' &&
     value !== null &&
@@ -63,12 +63,8 @@ export function forwardTransport(target: MessageTarget): Transport {
   };
 }
 
-/** In the main thread: true (and sent) if `value` was a worker's log line or lines. */
+/** In the main thread: true (and sent) if `value` was a worker's turn of log lines. */
 export function deliverForwarded(transport: Transport, value: unknown): boolean {
-  if (isForwardedLine(value)) {
-    transport.send(value.r2d2Log, value.level);
-    return true;
-  }
   if (!isForwardedLines(value)) return false;
   for (const line of value.r2d2Logs) if (isForwardedLine(line)) transport.send(line.r2d2Log, line.level);
   return true;

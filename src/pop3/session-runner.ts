@@ -163,7 +163,6 @@ export class SessionRunner {
       }
       if (this.peerEnded && this.reader.queued === 0) this.stop('peer closed');
     } catch (error) {
-      this.release();
       this.log.error({ err: error }, 'session failed');
       this.stop('error');
     } finally {

@@ -22,7 +22,6 @@ t.test("one message per turn, the turn's lines in order", async (t) => {
   const main = new SinkTransport('tag[1]: ', (line, level) => lines.push(`${level} ${line}`));
   for (const message of posted) t.ok(deliverForwarded(main, message));
   t.same(lines, ['30 tag[1]: [1] login ok', '30 tag[1]: [2] login ok', '40 tag[1]: [1] disconnected', '30 tag[1]: [3] later']);
-  t.ok(deliverForwarded(main, { r2d2Log: '[4] single', level: 30 }), 'a single line is still taken');
   t.notOk(deliverForwarded(main, { other: 1 }), 'other messages are not');
 });
 
