@@ -45,7 +45,7 @@ export class SessionRunner {
   /** The client closed its side; lines it sent before are still answered (a pipelined QUIT counts). */
   private peerEnded = false;
   private readonly idle: Timer;
-  /** RETR/TOP's buffers, reused while nothing written is still in flight. */
+  /** RETR/TOP's buffers, from the thread's pool, reused while nothing written is still in flight. */
   private readonly replyBuffers = new ReplyBuffers(() => this.wire.buffered === 0);
   private login: Timer | undefined;
   private grace: Timer | undefined;
@@ -257,6 +257,7 @@ export class SessionRunner {
     }
     try {
       if (!this.wire.gone) this.wire.end();
+      this.replyBuffers.retire();
       const tls = this.wire.tls === undefined ? '' : ` tls="${this.wire.tls}"`;
       this.log.info(`disconnected: ${this.closing ?? 'error'}, sequence="${this.session.sequence.toString()}" delays="${this.delays}"${tls}`);
     } finally {

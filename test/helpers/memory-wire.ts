@@ -7,14 +7,34 @@ export class MemoryWire implements Wire {
   ended = false;
   paused = false;
   readonly tls: string | undefined = undefined;
-  readonly buffered = 0;
   /** While set, every write waits for drain() as a socket does when the client stops reading. */
   hold = false;
+  /**
+   * While set, writes return at once but the buffers stay referenced, not copied, until flush():
+   * a socket whose write was under its high-water mark and that the kernel has not taken yet.
+   */
+  lagging = false;
   private waiting: Array<() => void> = [];
+  private inFlight: Buffer[] = [];
+
+  /** Octets written and not yet taken (lagging writes). */
+  get buffered(): number {
+    return this.inFlight.reduce((sum, b) => sum + b.length, 0);
+  }
+
+  /** The peer takes the lagging writes: their bytes as they are now. */
+  flush(): void {
+    this.chunks.push(...this.inFlight.map((b) => Buffer.from(b)));
+    this.inFlight = [];
+  }
 
   write(data: string | readonly Buffer[]): Promise<void> | void {
     if (this.gone) return;
     if (this.corked > 0) this.corkedWrites++;
+    if (this.lagging || this.inFlight.length > 0) {
+      this.inFlight.push(...(typeof data === 'string' ? [Buffer.from(data, 'latin1')] : data));
+      return;
+    }
     if (typeof data === 'string') this.chunks.push(Buffer.from(data, 'latin1'));
     else this.chunks.push(...data.map((b) => Buffer.from(b)));
     if (!this.hold) return;
