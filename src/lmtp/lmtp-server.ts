@@ -106,6 +106,7 @@ export async function startLmtp(deps: LmtpDeps): Promise<RunningLmtp> {
       deliveredTo: lmtp.deliveredTo,
       returnPath: lmtp.returnPath,
       storeCrlf: deliver.storeCrlf,
+      blockingFileIo: config.blockingFileIo,
     }).then(
       (result) => {
         if (!result.complete) sessionLog.info({ received: result.received }, 'lmtp: message not received in full (the client went away): nothing delivered');
