@@ -51,7 +51,7 @@ export async function startLmtp(deps: LmtpDeps): Promise<RunningLmtp> {
     const lmtp = config.lmtp;
     const deliver = config.deliver;
     if (lmtp === undefined || deliver === undefined) throw new Error('lmtp: the personality has no lmtp or no deliver section');
-    return { config, lmtp, pool: await openRecipientPool(deliver.database, deps.poolSize ?? deliver.database.poolSize) };
+    return { config, lmtp, pool: await openRecipientPool(deliver.database, deps.poolSize ?? deliver.database.poolSize, log) };
   };
   let settings = await open(deps.config);
   let counter = 0;
