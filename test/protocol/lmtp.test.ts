@@ -81,6 +81,21 @@ for (const blockingFileIo of [true, false]) {
   });
 }
 
+t.test('a burst of 4,000 pipelined commands: every reply comes (replies past the socket’s 16 KiB are not held back)', async (t) => {
+  const f = await lmtpFixture(t);
+  const alice = await f.addUser('alice@example.com');
+  const c = await client(t, f.port);
+  // lmtp/reply-batch.ts corks the socket while a chunk of input is worked through; smtp-server
+  // waits for 'drain' once the socket asks for it, which a corked socket would never give.
+  c.wire.send('RSET\r\n'.repeat(4000));
+  let answered = 0;
+  for (let i = 0; i < 4000; i++) if ((await c.reply(10_000)).code === 250) answered++;
+  t.equal(answered, 4000);
+  const r = await c.send('s@example.net', ['alice@example.com'], MESSAGE, true);
+  t.equal(r.results[0]?.code, 250, 'the connection goes on');
+  t.equal(filesIn(alice).length, 1);
+});
+
 t.test('over_quota = bounce: 552 5.2.2', async (t) => {
   const f = await lmtpFixture(t, { deliver: 'over_quota = bounce' });
   await f.addUser('carol@example.com', '10');
