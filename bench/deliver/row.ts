@@ -8,6 +8,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { treeCpuMs } from '../measure/proc';
+import { median } from '../report/median';
 import { round } from '../report/stats';
 import { BenchDatabase, DB } from '../setup/database';
 import { REPO, R2d2Instance } from '../setup/r2d2';
@@ -17,6 +18,12 @@ import { runLmtpLoad } from './lmtp-load';
 
 const USERS = 200;
 const CONNECTIONS = 8;
+/**
+ * Before each measured run, the same load unmeasured. One second left the first run of each
+ * server 0.1-0.3 ms per delivery dearer than the next ones (r2d2's JIT still warming, and a
+ * file system that had just seen the previous row's files removed); five take most of that.
+ */
+const WARM_UP_MS = 5000;
 
 export interface DeliveryFigures {
   readonly deliveriesPerSec: number;
@@ -28,7 +35,7 @@ export interface DeliveryFigures {
 export interface DeliveryRow {
   readonly r2d2Lmtp: DeliveryFigures;
   readonly dovecotLmtp: DeliveryFigures | { readonly pending: string };
-  readonly r2d2Pipe: DeliveryFigures;
+  readonly r2d2Pipe: DeliveryFigures | { readonly pending: string };
 }
 
 function message(): Buffer {
@@ -62,8 +69,29 @@ function pipeDeliveries(personality: string, recipients: readonly string[], mess
   return figures(recipients.length, 0, wallMs, (seconds(user) + seconds(sys)) * 1000);
 }
 
-export async function runDeliveryRow(say: (line: string) => void, quick: boolean): Promise<DeliveryRow> {
+export interface DeliveryRowOptions {
+  /** Interleaved runs of the two LMTP servers; each figure is the median (default 1). */
+  readonly runs?: number;
+  /** Measure `r2d2 deliver` through a pipe too (default true). */
+  readonly pipe?: boolean;
+  /** Run r2d2 under `node --cpu-prof`, writing profiles here (must be writable by user mail). */
+  readonly profileDir?: string | undefined;
+}
+
+/** Each figure the median of its runs (deliveries and errors summed). */
+function medianFigures(all: readonly DeliveryFigures[]): DeliveryFigures {
+  const sum = (pick: (f: DeliveryFigures) => number): number => all.reduce((a, f) => a + pick(f), 0);
+  return {
+    deliveries: sum((f) => f.deliveries),
+    errors: sum((f) => f.errors),
+    deliveriesPerSec: round(median(all.map((f) => f.deliveriesPerSec)), 1),
+    cpuMsPerDelivery: round(median(all.map((f) => f.cpuMsPerDelivery)), 2),
+  };
+}
+
+export async function runDeliveryRow(say: (line: string) => void, quick: boolean, options: DeliveryRowOptions = {}): Promise<DeliveryRow> {
   const durationMs = quick ? 5000 : 15_000;
+  const runs = Math.max(1, options.runs ?? 1);
   const root = mkdtempSync(join(tmpdir(), 'r2d2-deliverbench-'));
   chmodSync(root, 0o755);
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(root, { recursive: true, force: true })];
@@ -103,28 +131,37 @@ log { destination = stdout  level = warn }
     );
     chmodSync(personality, 0o755);
 
-    const r2d2 = await R2d2Instance.start(personality, popPort, join(root, 'r2d2.log'));
+    const r2d2 = await R2d2Instance.start(personality, popPort, join(root, 'r2d2.log'), options.profileDir);
     cleanups.push(() => r2d2.stop());
+    const dovecot = lmtpInstalled()
+      ? await DovecotLmtp.start({ dir: join(root, 'dovecot-conf'), port: dovecotPort, database: db.name, r2d2Root, mailRoot: dovecotRoot, uid, gid })
+      : undefined;
+    if (dovecot !== undefined) cleanups.push(() => dovecot.stop());
     const measureLmtp = async (pid: number, port: number): Promise<DeliveryFigures> => {
-      await runLmtpLoad({ port, connections: CONNECTIONS, recipients: users, wire: onWire, durationMs: 1000 }); // warm-up
+      await runLmtpLoad({ port, connections: CONNECTIONS, recipients: users, wire: onWire, durationMs: WARM_UP_MS });
       const cpu0 = treeCpuMs(pid);
       const r = await runLmtpLoad({ port, connections: CONNECTIONS, recipients: users, wire: onWire, durationMs });
       if (r.errors > 0) say(`delivery errors: ${r.errorSamples.join('; ')}`);
       return figures(r.deliveries, r.errors, r.wallMs, treeCpuMs(pid) - cpu0);
     };
-    const r2d2Lmtp = await measureLmtp(r2d2.pid, lmtpPort);
-    say(`r2d2 LMTP: ${r2d2Lmtp.deliveriesPerSec} deliveries/s, ${r2d2Lmtp.cpuMsPerDelivery} CPU ms/delivery (${r2d2Lmtp.errors} errors)`);
-    await r2d2.stop();
-
-    let dovecotLmtp: DeliveryRow['dovecotLmtp'] = { pending: 'dovecot-lmtpd is not installed' };
-    if (lmtpInstalled()) {
-      const dovecot = await DovecotLmtp.start({ dir: join(root, 'dovecot-conf'), port: dovecotPort, database: db.name, r2d2Root, mailRoot: dovecotRoot, uid, gid });
-      cleanups.push(() => dovecot.stop());
-      dovecotLmtp = await measureLmtp(dovecot.pid, dovecotPort);
-      say(`Dovecot LMTP: ${dovecotLmtp.deliveriesPerSec} deliveries/s, ${dovecotLmtp.cpuMsPerDelivery} CPU ms/delivery (${dovecotLmtp.errors} errors)`);
-      await dovecot.stop();
+    // Interleaved, so that both servers see the same share of whatever else loads the machine.
+    const r2d2Runs: DeliveryFigures[] = [];
+    const dovecotRuns: DeliveryFigures[] = [];
+    for (let run = 1; run <= runs; run++) {
+      const mine = await measureLmtp(r2d2.pid, lmtpPort);
+      r2d2Runs.push(mine);
+      say(`r2d2 LMTP${runs > 1 ? ` (run ${run})` : ''}: ${mine.deliveriesPerSec} deliveries/s, ${mine.cpuMsPerDelivery} CPU ms/delivery (${mine.errors} errors)`);
+      if (dovecot === undefined) continue;
+      const theirs = await measureLmtp(dovecot.pid, dovecotPort);
+      dovecotRuns.push(theirs);
+      say(`Dovecot LMTP${runs > 1 ? ` (run ${run})` : ''}: ${theirs.deliveriesPerSec} deliveries/s, ${theirs.cpuMsPerDelivery} CPU ms/delivery (${theirs.errors} errors)`);
     }
+    await r2d2.stop();
+    await dovecot?.stop();
+    const r2d2Lmtp = medianFigures(r2d2Runs);
+    const dovecotLmtp: DeliveryRow['dovecotLmtp'] = dovecot === undefined ? { pending: 'dovecot-lmtpd is not installed' } : medianFigures(dovecotRuns);
 
+    if (options.pipe === false) return { r2d2Lmtp, dovecotLmtp, r2d2Pipe: { pending: 'not measured (--no-pipe)' } };
     const pipeUsers = users.slice(0, quick ? 80 : USERS);
     pipeDeliveries(personality, pipeUsers.slice(0, 8), messageFile); // warm-up (page cache)
     const r2d2Pipe = pipeDeliveries(personality, pipeUsers, messageFile);
@@ -156,12 +193,14 @@ export function deliveryTable(row: DeliveryRow): string {
   return lines.join('\n');
 }
 
-/** `npm run bench:deliver [-- --quick]`: the delivery row alone. */
+/** `npm run bench:deliver [-- --quick] [--runs=N] [--no-pipe] [--cpu-prof=DIR]`: the delivery row alone. */
 if (require.main === module) {
   const t0 = Date.now();
   const say = (line: string): void => void process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
   if (spawnSync('id', ['mail']).status !== 0) throw new Error('no "mail" user');
-  runDeliveryRow(say, process.argv.includes('--quick')).then(
+  const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const options = { runs: Number(arg('runs') ?? 1), pipe: !process.argv.includes('--no-pipe'), profileDir: arg('cpu-prof') };
+  runDeliveryRow(say, process.argv.includes('--quick'), options).then(
     (row) => process.stdout.write(`\n${deliveryTable(row)}\n`),
     (error: unknown) => {
       process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { QuotaDefinition } from '../maildrop/quota';
+import { deliveryDisk } from './disk';
 import { openMaildir } from './maildir-open';
 import { moveToNew, writeTmp } from './maildir-write';
 import { moveWithinQuota } from './quota-check';
@@ -28,6 +29,8 @@ export interface DeliveryOptions {
   readonly storeCrlf?: boolean | undefined;
   /** The host part of the name (default: os.hostname()). */
   readonly host?: string | undefined;
+  /** `blocking_file_io`: file calls other than fsync block (disk.ts); default: all through the pool. */
+  readonly blockingFileIo?: boolean | undefined;
 }
 
 export interface Delivered {
@@ -43,7 +46,8 @@ export interface Delivered {
 
 export async function deliverMessage(input: Buffer | AsyncIterable<Uint8Array>, options: DeliveryOptions): Promise<Delivered> {
   const host = options.host ?? hostname();
-  const maildir = await openMaildir(options.maildir, { create: options.create ?? true, root: options.maildirRoot });
+  const disk = deliveryDisk(options.blockingFileIo ?? false);
+  const maildir = await openMaildir(options.maildir, { create: options.create ?? true, root: options.maildirRoot, disk });
   try {
     const written = await writeTmp(maildir, input, { keepFromLine: options.keepFromLine, host, crlf: options.storeCrlf });
     const policy = { quota: options.quota, overQuota: options.overQuota };

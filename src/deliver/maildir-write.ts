@@ -1,14 +1,16 @@
 // The Maildir delivery itself (cr.yp.to/proto/maildir.html): write tmp/, fsync, link into new/
 // under a name that carries the rfc822 size, fsync new/, unlink tmp/. A crash at any point
 // leaves either nothing in new/ or the whole message there; a failure removes what it wrote.
-// Every path goes through the directories opened once by openMaildir (maildir-open.ts).
+// Every path goes through the directories opened once by openMaildir (maildir-open.ts), every
+// call through its disk (disk.ts: blocking calls or the pool, by the I/O policy; fsync pooled).
 import { constants } from 'node:fs';
-import { link, lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { NO_LINK_ACROSS_DIRS } from '../maildrop/link-fallback';
 import { uniqueHex } from '../maildrop/lazy-crypto';
 import { errnoCode } from '../maildrop/util';
+import type { DeliveryDisk } from './disk';
 import type { OpenMaildir } from './maildir-open';
 import { Rfc822SizeCounter } from '../maildrop/rfc822-size';
 import { LfToCrlf } from './crlf-store';
@@ -73,9 +75,10 @@ export async function writeTmp(maildir: OpenMaildir, input: Buffer | AsyncIterab
   const name = tmpName(options.host ?? hostname());
   const tmpPath = maildir.tmp.at(name);
   const shownPath = join(maildir.path, 'tmp', name);
-  let file: FileHandle;
+  const disk = maildir.disk;
+  let fd: number;
   try {
-    file = await open(tmpPath, CREATE_FLAGS, FILE_MODE);
+    fd = await disk.open(tmpPath, CREATE_FLAGS, FILE_MODE);
   } catch (e) {
     throw tempfail(`cannot create ${shownPath}`, e);
   }
@@ -88,7 +91,7 @@ export async function writeTmp(maildir: OpenMaildir, input: Buffer | AsyncIterab
     if (chunk.length === 0) return;
     counter.push(chunk);
     bytes += chunk.length;
-    await writeAll(file, chunk);
+    await writeAll(disk, fd, chunk);
   };
   try {
     try {
@@ -112,19 +115,19 @@ export async function writeTmp(maildir: OpenMaildir, input: Buffer | AsyncIterab
     }
     if (bytes === 0) throw new DeliveryError(EX_DATAERR, 'empty message: nothing to deliver');
     try {
-      await file.sync();
+      await disk.fsync(fd);
     } catch (e) {
       throw tempfail(`cannot fsync ${shownPath}`, e);
     }
   } catch (e) {
-    await file.close().catch(() => undefined);
-    await unlink(tmpPath).catch(() => undefined);
+    await disk.close(fd).catch(() => undefined);
+    await disk.unlink(tmpPath).catch(() => undefined);
     throw e;
   }
   try {
-    await file.close();
+    await disk.close(fd);
   } catch (e) {
-    await unlink(tmpPath).catch(() => undefined);
+    await disk.unlink(tmpPath).catch(() => undefined);
     throw tempfail(`cannot close ${shownPath}`, e);
   }
   return { tmpPath, shownPath, size: counter.size, bytes };
@@ -143,11 +146,9 @@ function decideFromLine(head: Buffer, end = false): Buffer | undefined {
   return head.subarray(lf + 1);
 }
 
-async function writeAll(file: FileHandle, chunk: Buffer): Promise<void> {
-  for (let offset = 0; offset < chunk.length; ) {
-    const { bytesWritten } = await file.write(chunk, offset, chunk.length - offset);
-    offset += bytesWritten;
-  }
+/** One chunk as it came from the input (at most a socket read's worth from LMTP). */
+async function writeAll(disk: DeliveryDisk, fd: number, chunk: Buffer): Promise<void> {
+  for (let offset = 0; offset < chunk.length; ) offset += await disk.write(fd, chunk, offset, chunk.length - offset);
 }
 
 let tmpCounter = 0;
@@ -166,6 +167,7 @@ export function tmpName(host: string): string {
  */
 export async function moveToNew(maildir: OpenMaildir, written: WrittenMessage, host = hostname()): Promise<string> {
   const newDir = join(maildir.path, 'new');
+  const disk = maildir.disk;
   let name: string | undefined;
   let linked = false;
   try {
@@ -173,25 +175,25 @@ export async function moveToNew(maildir: OpenMaildir, written: WrittenMessage, h
       const candidate = uniqueName(written.size, process.hrtime.bigint(), host);
       const target = maildir.new.at(candidate);
       try {
-        await link(written.tmpPath, target);
+        await disk.link(written.tmpPath, target);
         linked = true;
         name = candidate;
       } catch (e) {
         const code = errnoCode(e) ?? '';
         if (code === 'EEXIST') continue;
         if (!NO_LINK_ACROSS_DIRS.has(code)) throw tempfail(`cannot link ${written.shownPath} into new/`, e);
-        const free = await lstat(target).then(
+        const free = await disk.lstat(target).then(
+          (st) => st === undefined,
           () => false,
-          (err: unknown) => errnoCode(err) === 'ENOENT',
         );
         if (!free) continue;
-        await rename(written.tmpPath, target);
+        await disk.rename(written.tmpPath, target);
         name = candidate;
       }
     }
     if (name === undefined) throw new DeliveryError(EX_TEMPFAIL, `no free name in ${newDir} after ${LINK_ATTEMPTS} tries`);
   } catch (e) {
-    await unlink(written.tmpPath).catch(() => undefined);
+    await disk.unlink(written.tmpPath).catch(() => undefined);
     if (e instanceof DeliveryError) throw e;
     throw tempfail(`cannot move the message into ${newDir}`, e);
   }
@@ -199,11 +201,11 @@ export async function moveToNew(maildir: OpenMaildir, written: WrittenMessage, h
     await maildir.new.sync();
   } catch (e) {
     // Not known to be on disk: take it back so that the MTA's retry makes no duplicate.
-    await unlink(maildir.new.at(name)).catch(() => undefined);
-    await unlink(written.tmpPath).catch(() => undefined);
+    await disk.unlink(maildir.new.at(name)).catch(() => undefined);
+    await disk.unlink(written.tmpPath).catch(() => undefined);
     throw tempfail(`cannot fsync ${newDir}`, e);
   }
-  if (linked) await unlink(written.tmpPath).catch(() => undefined); // delivered; a leftover is only tmp/ litter
+  if (linked) await disk.unlink(written.tmpPath).catch(() => undefined); // delivered; a leftover is only tmp/ litter
   return name;
 }
 

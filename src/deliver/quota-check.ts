@@ -1,8 +1,7 @@
 // A delivery's quota: the check and the recording of the new message happen under the quota
 // lock (quota-lock.ts), so no two deliveries both take the last free place.
-import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appendMaildirSize, MAILDIRSIZE_MAX_BYTES, MAILDIRSIZE_STALE_MS, readMaildirSize, recalculateMaildirSize, type MaildirSize } from '../maildrop/maildirsize';
+import { appendMaildirSize, MAILDIRSIZE, MAILDIRSIZE_MAX_BYTES, MAILDIRSIZE_STALE_MS, readMaildirSize, recalculateMaildirSize, type MaildirSize } from '../maildrop/maildirsize';
 import { exceeds, formatQuotaDefinition, isUnlimited, UNLIMITED, type QuotaDefinition, type QuotaUsage } from '../maildrop/quota';
 import type { OpenMaildir } from './maildir-open';
 import { tempfail, type WrittenMessage } from './maildir-write';
@@ -46,11 +45,11 @@ export async function quotaState(maildir: string, configured: QuotaDefinition | 
  */
 export async function moveWithinQuota(maildir: OpenMaildir, written: WrittenMessage, policy: QuotaPolicy, move: () => Promise<string>): Promise<string> {
   const discard = async (e: unknown): Promise<never> => {
-    await unlink(written.tmpPath).catch(() => undefined);
+    await maildir.disk.unlink(written.tmpPath).catch(() => undefined);
     throw e instanceof DeliveryError ? e : tempfail(`cannot read ${join(maildir.path, 'maildirsize')}`, e);
   };
   const configured = policy.quota !== undefined && !isUnlimited(policy.quota);
-  if (!configured && (await readMaildirSize(maildir.dir.path).catch(discard)) === undefined) return move();
+  if (!configured && ((await noMaildirSize(maildir)) || (await readMaildirSize(maildir.dir.path).catch(discard)) === undefined)) return move();
   const lock = await lockQuota(maildir.dir, maildir.path).catch(discard);
   try {
     const state = await checkQuota(maildir, policy, written.bytes).catch(discard);
@@ -61,6 +60,18 @@ export async function moveWithinQuota(maildir: OpenMaildir, written: WrittenMess
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * Most maildirs without a configured quota have no maildirsize: with blocking calls, one lstat
+ * says so without the failed open (and the exception it builds). Anything there is read as before.
+ */
+async function noMaildirSize(maildir: OpenMaildir): Promise<boolean> {
+  if (!maildir.disk.blocking) return false;
+  return maildir.disk.lstat(maildir.dir.at(MAILDIRSIZE)).then(
+    (st) => st === undefined,
+    () => false,
+  );
 }
 
 /** Throws when the message does not fit; answers the state, undefined when no quota is kept. */

@@ -1,8 +1,10 @@
 // The recipient query's database for a long-running delivery service (the LMTP listener): a
 // pool that reconnects by itself, with the section's query timeout, where `r2d2 deliver` opens
-// one connection per message (recipient.ts openQueryRunner).
+// one connection per message (recipient.ts openQueryRunner). MySQL goes through the accounts'
+// ordered pool (accounts/mysql-pool.ts): the section's servers in order, one that fails set
+// aside, and mysql2's callback API (its promise wrapper captured a stack trace per lookup).
+import type { Logger } from 'pino';
 import type { DatabaseConfig } from '../config/types';
-import { mysqlConnectionOptions } from '../accounts/mysql-options';
 import type { RunQuery } from './recipient';
 
 export interface RecipientPool {
@@ -11,7 +13,7 @@ export interface RecipientPool {
 }
 
 /** A pool of at most `size` connections to `db` (sqlite: one read-only handle, opened on first use). */
-export async function openRecipientPool(db: DatabaseConfig, size: number): Promise<RecipientPool> {
+export async function openRecipientPool(db: DatabaseConfig, size: number, log?: Logger): Promise<RecipientPool> {
   if (db.driver === 'sqlite') {
     const { default: Database } = await import('better-sqlite3');
     const file = db.file;
@@ -27,11 +29,11 @@ export async function openRecipientPool(db: DatabaseConfig, size: number): Promi
       },
     };
   }
-  const { createPool } = await import('mysql2/promise');
-  const pool = createPool({ ...mysqlConnectionOptions(db), connectionLimit: size, waitForConnections: true, queueLimit: 0, enableKeepAlive: true });
+  const { openMysqlPool } = await import('../accounts/mysql-pool');
+  const pool = openMysqlPool(db, { connectionLimit: size, log });
   return {
     run: async (sql, params) => {
-      const [rows] = await pool.execute({ sql, timeout: db.queryTimeoutMs }, [...params]);
+      const rows = await pool.run({ sql, params, timeoutMs: db.queryTimeoutMs, retry: true });
       if (!Array.isArray(rows)) throw new Error('the query is not a SELECT');
       return rows;
     },

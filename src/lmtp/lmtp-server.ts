@@ -10,6 +10,7 @@ import type { Config, LmtpConfig } from '../config/types';
 import { resolveRecipient } from '../deliver/recipient';
 import { openRecipientPool, type RecipientPool } from '../deliver/recipient-pool';
 import { parseQuotaSpec } from '../maildrop/quota';
+import { batchReplies, connectionOf } from './reply-batch';
 import { dataReply, LmtpReply, rcptRefusal } from './replies';
 import { deliverTransaction, type Recipient } from './transaction';
 
@@ -51,7 +52,7 @@ export async function startLmtp(deps: LmtpDeps): Promise<RunningLmtp> {
     const lmtp = config.lmtp;
     const deliver = config.deliver;
     if (lmtp === undefined || deliver === undefined) throw new Error('lmtp: the personality has no lmtp or no deliver section');
-    return { config, lmtp, pool: await openRecipientPool(deliver.database, deps.poolSize ?? deliver.database.poolSize) };
+    return { config, lmtp, pool: await openRecipientPool(deliver.database, deps.poolSize ?? deliver.database.poolSize, log) };
   };
   let settings = await open(deps.config);
   let counter = 0;
@@ -106,6 +107,7 @@ export async function startLmtp(deps: LmtpDeps): Promise<RunningLmtp> {
       deliveredTo: lmtp.deliveredTo,
       returnPath: lmtp.returnPath,
       storeCrlf: deliver.storeCrlf,
+      blockingFileIo: config.blockingFileIo,
     }).then(
       (result) => {
         if (!result.complete) sessionLog.info({ received: result.received }, 'lmtp: message not received in full (the client went away): nothing delivered');
@@ -127,8 +129,8 @@ export async function startLmtp(deps: LmtpDeps): Promise<RunningLmtp> {
     );
   };
 
-  const makeServer = (): SMTPServer =>
-    new SMTPServer({
+  const makeServer = (): SMTPServer => {
+    const server: SMTPServer = new SMTPServer({
       lmtp: true,
       name: hostname(),
       banner: 'r2d2',
@@ -147,6 +149,8 @@ export async function startLmtp(deps: LmtpDeps): Promise<RunningLmtp> {
       disableReverseLookup: true,
       logger: false,
       onConnect: (session, done) => {
+        const connection = connectionOf(server, session.id);
+        if (connection !== undefined) batchReplies(connection);
         const number = nextSession();
         const sessionLog = log.child({ session: number });
         sessions.set(session.id, sessionLog);
@@ -160,6 +164,8 @@ export async function startLmtp(deps: LmtpDeps): Promise<RunningLmtp> {
         sessions.delete(session.id);
       },
     });
+    return server;
+  };
 
   const servers: SMTPServer[] = [];
   const listeners: LmtpListener[] = [];

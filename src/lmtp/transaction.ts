@@ -6,9 +6,9 @@
 // lock, link, fsync of new/); the first recipient's file goes last, so its tmp name is the source
 // until the end. A failure leaves nothing of its own in tmp/ or new/.
 import { createReadStream } from 'node:fs';
-import { link, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { deliveryDisk } from '../deliver/disk';
 import { openMaildir, type OpenMaildir } from '../deliver/maildir-open';
 import { moveToNew, tempfail, tmpName, writeTmp, type WrittenMessage } from '../deliver/maildir-write';
 import { moveWithinQuota } from '../deliver/quota-check';
@@ -34,6 +34,8 @@ export interface TransactionSettings {
   readonly returnPath: boolean;
   /** `deliver { store_crlf = yes }`: files keep the CRLF line ends LMTP carries. */
   readonly storeCrlf: boolean;
+  /** `blocking_file_io`: file calls other than fsync block (a local disk; see deliver/disk.ts). */
+  readonly blockingFileIo?: boolean;
   readonly host?: string;
 }
 
@@ -63,7 +65,8 @@ export async function deliverTransaction(stream: DataStream, sender: string, rec
     const file = await moveWithinQuota(maildir, written, policy, () => moveToNew(maildir, written, host));
     return { kind: 'delivered', file, size: written.size, bytes: written.bytes, linked };
   };
-  const open = (r: Recipient): Promise<OpenMaildir> => openMaildir(r.maildir, { create: settings.createMaildir, root: settings.maildirRoot });
+  const disk = deliveryDisk(settings.blockingFileIo ?? false);
+  const open = (r: Recipient): Promise<OpenMaildir> => openMaildir(r.maildir, { create: settings.createMaildir, root: settings.maildirRoot, disk });
 
   // The first recipient whose tmp/ takes the message holds it; those before it failed.
   let first: { index: number; maildir: OpenMaildir; written: WrittenMessage } | undefined;
@@ -93,7 +96,7 @@ export async function deliverTransaction(stream: DataStream, sender: string, rec
   try {
     if (source.received === 0) {
       // RFC 2033 §4.2 wants a reply per recipient; an empty DATA is no message (554 5.6.0).
-      await unlink(firstWritten.tmpPath).catch(() => undefined);
+      await disk.unlink(firstWritten.tmpPath).catch(() => undefined);
       const empty: Outcome = { kind: 'failed', error: new DeliveryError(EX_DATAERR, 'empty message: nothing to deliver') };
       for (let j = index; j < recipients.length; j++) outcomes[j] = empty;
       return { outcomes: outcomes as Outcome[], received: 0, complete: true };
@@ -122,7 +125,8 @@ export async function deliverTransaction(stream: DataStream, sender: string, rec
       outcomes[index] = failure(e);
     }
   } finally {
-    await unlink(firstWritten.tmpPath).catch(() => undefined); // gone already unless something failed
+    // Gone already when delivered (moveToNew removed it); else make sure.
+    if (outcomes[index]?.kind !== 'delivered') await disk.unlink(firstWritten.tmpPath).catch(() => undefined);
     await firstMaildir.close();
   }
   return { outcomes: outcomes as Outcome[], received: source.received, complete: !source.aborted };
@@ -152,7 +156,7 @@ async function linkOrCopy(source: WrittenMessage, maildir: OpenMaildir, host: st
   const tmpPath = maildir.tmp.at(name);
   const shownPath = join(maildir.path, 'tmp', name);
   try {
-    await link(source.tmpPath, tmpPath);
+    await maildir.disk.link(source.tmpPath, tmpPath);
     return { message: { tmpPath, shownPath, size: source.size, bytes: source.bytes }, linked: true };
   } catch (e) {
     if (!NO_LINK_ACROSS_DIRS.has(errnoCode(e) ?? '')) throw tempfail(`cannot link the message into ${join(maildir.path, 'tmp')}`, e);

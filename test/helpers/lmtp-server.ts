@@ -22,11 +22,15 @@ export interface LmtpFixture {
   addUser(address: string, quota?: string): Promise<string>;
 }
 
-/** `lmtp`: the lmtp section's keys; `deliver`: extra keys of the deliver section. */
-export async function lmtpFixture(t: Test, options: { lmtp?: string; deliver?: string; deliverDatabase?: string } = {}): Promise<LmtpFixture> {
+/**
+ * `lmtp`: the lmtp section's keys; `deliver`: extra keys of the deliver section; `blockingFileIo`
+ * false: `blocking_file_io = no` (every file call through the thread pool, deliver/disk.ts).
+ */
+export async function lmtpFixture(t: Test, options: { lmtp?: string; deliver?: string; deliverDatabase?: string; blockingFileIo?: boolean } = {}): Promise<LmtpFixture> {
   const db = await TestDatabase.create();
   const mail = new MailRoot();
   const extra = `
+${options.blockingFileIo === false ? 'blocking_file_io = no' : ''}
 ${options.deliverDatabase ?? ''}
 deliver { recipient_query_format_string = "${RECIPIENT_QUERY}"  ${options.deliver ?? ''} }
 lmtp { address = 127.0.0.1  port = 0  ${options.lmtp ?? ''} }`;
