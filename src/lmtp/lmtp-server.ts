@@ -10,7 +10,6 @@ import type { Config, LmtpConfig } from '../config/types';
 import { resolveRecipient } from '../deliver/recipient';
 import { openRecipientPool, type RecipientPool } from '../deliver/recipient-pool';
 import { parseQuotaSpec } from '../maildrop/quota';
-import { batchReplies, connectionOf } from './reply-batch';
 import { dataReply, LmtpReply, rcptRefusal } from './replies';
 import { deliverTransaction, type Recipient } from './transaction';
 
@@ -129,8 +128,8 @@ export async function startLmtp(deps: LmtpDeps): Promise<RunningLmtp> {
     );
   };
 
-  const makeServer = (): SMTPServer => {
-    const server: SMTPServer = new SMTPServer({
+  const makeServer = (): SMTPServer =>
+    new SMTPServer({
       lmtp: true,
       name: hostname(),
       banner: 'r2d2',
@@ -149,8 +148,6 @@ export async function startLmtp(deps: LmtpDeps): Promise<RunningLmtp> {
       disableReverseLookup: true,
       logger: false,
       onConnect: (session, done) => {
-        const connection = connectionOf(server, session.id);
-        if (connection !== undefined) batchReplies(connection);
         const number = nextSession();
         const sessionLog = log.child({ session: number });
         sessions.set(session.id, sessionLog);
@@ -164,8 +161,6 @@ export async function startLmtp(deps: LmtpDeps): Promise<RunningLmtp> {
         sessions.delete(session.id);
       },
     });
-    return server;
-  };
 
   const servers: SMTPServer[] = [];
   const listeners: LmtpListener[] = [];

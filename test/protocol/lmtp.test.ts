@@ -81,12 +81,12 @@ for (const blockingFileIo of [true, false]) {
   });
 }
 
-t.test('a burst of 4,000 pipelined commands: every reply comes (replies past the socket’s 16 KiB are not held back)', async (t) => {
+t.test('a burst of 4,000 pipelined commands: every reply comes (replies past the socket’s 16 KiB high-water mark)', async (t) => {
   const f = await lmtpFixture(t);
   const alice = await f.addUser('alice@example.com');
   const c = await client(t, f.port);
-  // lmtp/reply-batch.ts corks the socket while a chunk of input is worked through; smtp-server
-  // waits for 'drain' once the socket asks for it, which a corked socket would never give.
+  // More replies than the socket's high-water mark: smtp-server then waits for 'drain' before the
+  // next command, which anything holding the socket corked would never let come.
   c.wire.send('RSET\r\n'.repeat(4000));
   let answered = 0;
   for (let i = 0; i < 4000; i++) if ((await c.reply(10_000)).code === 250) answered++;
