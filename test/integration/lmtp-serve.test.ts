@@ -42,7 +42,7 @@ t.test('r2d2 serve: LMTP on a port and a socket', { skip: process.getuid?.() !==
   await db.addUser('alice@example.com', 'pw', alice);
   const socket = join(mail.path, 'lmtp.sock');
   const lmtpSection = `deliver { recipient_query_format_string = "${RECIPIENT_QUERY}" }
-lmtp { socket = "${socket}"  socket_group = mail  socket_mode = 0660  port = 0  max_message_size = 60M }
+lmtp { socket = "${socket}"  socket_group = mail  socket_mode = 0660  port = 0  max_message_size = 200M }
 log { destination = stdout  level = info }`;
   const server = await SpawnedServer.start(t, spawnedConfig(db.name, mail.path, lmtpSection, 1));
   const port = Number((await server.waitFor(/lmtp listening on 127\.0\.0\.1:(\d+)/))[1]);
@@ -73,10 +73,13 @@ log { destination = stdout  level = info }`;
     t.equal(filesIn(erin).length, 1);
   });
 
-  await t.test('a 50 MB message: streamed to disk, the engine’s memory stays flat', async (t) => {
+  await t.test('a 150 MB message: streamed to disk, the engine’s memory stays flat', async (t) => {
     const engine = server.enginePid();
     const before = memory(engine);
-    const lines = (50 * MiB) / 80;
+    // 150 MB rather than the issue's 50: the socket reads' garbage is bounded by when V8 collects
+    // (up to some 50 MiB on a loaded machine), not by the message, and only a message well above
+    // that bound tells a message held whole from that garbage.
+    const lines = (150 * MiB) / 80;
     const message = bigMessage(lines);
     const { client } = await LmtpClient.connect(socket);
     t.teardown(() => client.destroy());
@@ -91,9 +94,9 @@ log { destination = stdout  level = info }`;
     t.equal(sizeOf(name), message.length - (lines + 2) + headers.length, 'stored with LF line ends');
     const growth = after.peak - Math.max(before.rss, 1);
     t.comment(`engine RSS before ${(before.rss / MiB).toFixed(1)} MiB, peak after ${(after.peak / MiB).toFixed(1)} MiB (peak before ${(before.peak / MiB).toFixed(1)} MiB)`);
-    // Socket reads leave 64 KB buffers for the garbage collector (seen: 11-25 MiB at the peak); a
-    // message held whole would take its own 50 MiB on top of that.
-    t.ok(growth < 48 * MiB, `peak RSS grew ${(growth / MiB).toFixed(1)} MiB for a 50 MiB message (bound: 48 MiB, less than the message)`);
+    // Socket reads leave 64 KB buffers for the garbage collector (seen: 11-33 MiB at the peak, 53
+    // on a loaded machine); a message held whole would take its own 150 MiB on top of that.
+    t.ok(growth < 100 * MiB, `peak RSS grew ${(growth / MiB).toFixed(1)} MiB for a 150 MiB message (bound: 100 MiB, well under the message)`);
     await client.quit();
   });
 
