@@ -116,8 +116,10 @@ export class SessionRunner {
 
   private announce(text: string, reason: CloseReason): void {
     if (this.closing !== undefined) return;
-    if (this.streaming) {
-      // Never inside a message (Dovecot queues it the same way): sent once the reply is written.
+    if (this.streaming || this.handling) {
+      // Never inside a message (Dovecot queues it the same way), nor while a command runs: a
+      // QUIT in UPDATE goes on deleting, so its +OK must come, not this -ERR (which would tell
+      // the client its messages were kept). Sent once the reply is written; after a QUIT, not at all.
       this.closing = reason;
       this.notice = text;
       this.grace = this.options.clock.timer(SHUTDOWN_GRACE_MS, () => this.wire.destroy(false));
@@ -140,7 +142,13 @@ export class SessionRunner {
           this.login.cancel();
           this.login = undefined;
         }
-        if (this.closing !== undefined && step.close === undefined) break; // peer went away meanwhile
+        if (step.close !== undefined && this.notice !== undefined) {
+          // A shutdown or kick came while QUIT ran: its UPDATE is done, so the client gets its
+          // +OK and the session ends as it asked; the notice is moot.
+          this.notice = undefined;
+          this.closing = undefined;
+        }
+        if (this.closing !== undefined && step.close === undefined) break; // peer went away, or a notice waits
         // While more pipelined commands wait, replies are held and leave with the burst's last
         // one; a streamed message is not held (nor what precedes it), nor anything past STLS or QUIT.
         const last = this.reader.queued === 0 || step.reply.kind === 'message' || step.startTls === true || step.close !== undefined;
