@@ -123,42 +123,27 @@ t.test('an empty message: 554 5.6.0 for every recipient, nothing stored', async 
 });
 
 t.test('identical bytes share one file; Delivered-To gives each recipient its own', async (t) => {
-  await t.test('delivered_to = no: one inode, linked into each new/', async (t) => {
-    const f = await lmtpFixture(t, { lmtp: 'delivered_to = no' });
-    const alice = await f.addUser('alice@example.com');
-    const erin = await f.addUser('erin@example.com');
-    const c = await client(t, f.port);
-    const r = await c.send('s@example.net', ['alice@example.com', 'erin@example.com'], MESSAGE);
-    t.same(
-      r.results.map((x) => x.code),
-      [250, 250],
-    );
-    const a = only(alice);
-    const e = only(erin);
-    const sa = statSync(join(alice, 'new', a.name));
-    t.equal(sa.ino, statSync(join(erin, 'new', e.name)).ino, 'the same file');
-    t.equal(sa.nlink, 2, 'two links, the tmp file gone');
-    t.equal(zSize(a.name), zSize(e.name));
-    t.equal(a.content.toString(), `Return-Path: <s@example.net>\n${MESSAGE}`);
-  });
-  await t.test('delivered_to = no, blocking_file_io = no: the same through the thread pool', async (t) => {
-    const f = await lmtpFixture(t, { lmtp: 'delivered_to = no', blockingFileIo: false });
-    const alice = await f.addUser('alice@example.com');
-    const erin = await f.addUser('erin@example.com');
-    const c = await client(t, f.port);
-    const r = await c.send('s@example.net', ['alice@example.com', 'erin@example.com'], MESSAGE);
-    t.same(
-      r.results.map((x) => x.code),
-      [250, 250],
-    );
-    const a = only(alice);
-    const e = only(erin);
-    const sa = statSync(join(alice, 'new', a.name));
-    t.equal(sa.ino, statSync(join(erin, 'new', e.name)).ino, 'the same file');
-    t.equal(sa.nlink, 2, 'two links, the tmp file gone');
-    t.equal(zSize(a.name), zSize(e.name));
-    t.equal(a.content.toString(), `Return-Path: <s@example.net>\n${MESSAGE}`);
-  });
+  for (const blockingFileIo of [true, false]) {
+    const how = blockingFileIo ? '' : ', blocking_file_io = no: the same through the thread pool';
+    await t.test(`delivered_to = no: one inode, linked into each new/${how}`, async (t) => {
+      const f = await lmtpFixture(t, { lmtp: 'delivered_to = no', blockingFileIo });
+      const alice = await f.addUser('alice@example.com');
+      const erin = await f.addUser('erin@example.com');
+      const c = await client(t, f.port);
+      const r = await c.send('s@example.net', ['alice@example.com', 'erin@example.com'], MESSAGE);
+      t.same(
+        r.results.map((x) => x.code),
+        [250, 250],
+      );
+      const a = only(alice);
+      const e = only(erin);
+      const sa = statSync(join(alice, 'new', a.name));
+      t.equal(sa.ino, statSync(join(erin, 'new', e.name)).ino, 'the same file');
+      t.equal(sa.nlink, 2, 'two links, the tmp file gone');
+      t.equal(zSize(a.name), zSize(e.name));
+      t.equal(a.content.toString(), `Return-Path: <s@example.net>\n${MESSAGE}`);
+    });
+  }
   await t.test('delivered_to = yes (default): a file each, each with its own Z size', async (t) => {
     const f = await lmtpFixture(t);
     const alice = await f.addUser('alice@example.com');
