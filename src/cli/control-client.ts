@@ -8,7 +8,7 @@ const REPLY_TIMEOUT_MS = 15_000;
 
 export class ControlError extends OperatorError {}
 
-export function askControl(path: string, request: ControlRequest): Promise<ControlReply> {
+export function askControl(path: string, request: ControlRequest, timeoutMs = REPLY_TIMEOUT_MS): Promise<ControlReply> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     let text = '';
@@ -17,7 +17,7 @@ export function askControl(path: string, request: ControlRequest): Promise<Contr
       reject(new ControlError(`control socket ${path}: ${why}`));
     };
     socket.setEncoding('utf8');
-    socket.setTimeout(REPLY_TIMEOUT_MS, () => fail('no answer'));
+    socket.setTimeout(timeoutMs, () => fail('no answer'));
     socket.on('connect', () => socket.write(JSON.stringify(request) + '\n'));
     socket.on('data', (chunk: string) => (text += chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => fail(reason(error)));

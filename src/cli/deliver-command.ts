@@ -112,15 +112,10 @@ async function deliverFromOptions(options: DeliverOptions, input: AsyncIterable<
   let dbQuota: QuotaDefinition | undefined;
   if (options.recipient !== undefined && config !== undefined) {
     if (settings === undefined) throw new DeliveryError(EX_TEMPFAIL, `${config.personalityDir}/c11n has no deliver section: use --maildir or add deliver { recipient_query_format_string = ... }`);
-    const { openQueryRunner, resolveRecipient } = await import('../deliver/recipient');
-    const runner = await openQueryRunner(settings.database);
-    try {
-      const found = await resolveRecipient(options.recipient, settings, config.maildirRoot, runner.run);
-      maildir = found.maildir;
-      dbQuota = found.quota;
-    } finally {
-      await runner.close();
-    }
+    const { findRecipient } = await import('./deliver-recipient');
+    const found = await findRecipient(options.recipient, config, settings);
+    maildir = found.maildir;
+    dbQuota = found.quota;
   }
   if (maildir === undefined) throw new DeliveryError(EX_USAGE, 'no maildir');
   const configQuota = settings?.quota === undefined ? undefined : parseQuotaSpec(settings.quota);

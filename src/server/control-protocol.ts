@@ -1,5 +1,7 @@
-// What travels on the control socket: one JSON request line from `r2d2 who|kick|status`, one
-// JSON reply line from the engine, then the engine closes the connection.
+// What travels on the control socket: one JSON request line from `r2d2 who|kick|status` (or from
+// `r2d2 deliver --recipient`), one JSON reply line from the engine, then the engine closes the
+// connection.
+import type { QuotaDefinition } from '../maildrop/quota';
 import type { KickTarget, SessionInfo } from './live-sessions';
 
 /** A request longer than this is refused (they are a few dozen octets). */
@@ -22,13 +24,27 @@ export interface StatusFigures {
   readonly restarts: number;
 }
 
-export type ControlRequest = { readonly command: 'who' } | { readonly command: 'status' } | ({ readonly command: 'kick' } & KickTarget);
+/** RFC 5321 §4.5.3.1.3: a path is at most 256 octets; the engine checks the address itself too. */
+const MAX_ADDRESS_OCTETS = 320;
+
+export type ControlRequest =
+  | { readonly command: 'who' }
+  | { readonly command: 'status' }
+  | ({ readonly command: 'kick' } & KickTarget)
+  /** `r2d2 deliver --recipient`: the maildir (and quota) by the engine's recipient query and pool. */
+  | { readonly command: 'recipient'; readonly address: string };
+
+/** A recipient lookup's answer: where to deliver, or the sysexits status and reason to exit with. */
+export type RecipientAnswer =
+  | { readonly maildir: string; readonly quota: QuotaDefinition | undefined }
+  | { readonly exitCode: number; readonly reason: string };
 
 /** `unanswered`: worker threads that did not answer in time (their sessions are missing). */
 export type ControlReply =
   | { readonly ok: true; readonly command: 'who'; readonly sessions: readonly SessionInfo[]; readonly unanswered: readonly number[] }
   | { readonly ok: true; readonly command: 'kick'; readonly kicked: number; readonly unanswered: readonly number[] }
   | { readonly ok: true; readonly command: 'status'; readonly status: StatusFigures }
+  | { readonly ok: true; readonly command: 'recipient'; readonly answer: RecipientAnswer }
   | { readonly ok: false; readonly error: string };
 
 /** A request line, checked field by field: anything else is an error message. */
@@ -40,8 +56,12 @@ export function parseRequest(line: string): ControlRequest | { readonly error: s
     return { error: 'not JSON' };
   }
   if (typeof value !== 'object' || value === null) return { error: 'not a JSON object' };
-  const { command, user, peer } = value as Record<string, unknown>;
+  const { command, user, peer, address } = value as Record<string, unknown>;
   if (command === 'who' || command === 'status') return { command };
+  if (command === 'recipient') {
+    if (typeof address === 'string' && address !== '' && address.length <= MAX_ADDRESS_OCTETS) return { command, address };
+    return { error: 'recipient needs an address' };
+  }
   if (command !== 'kick') return { error: `unknown command ${JSON.stringify(command)}` };
   if (typeof user === 'string' && user !== '' && peer === undefined) return { command, user };
   if (typeof peer === 'string' && peer !== '' && user === undefined) return { command, peer };

@@ -11,6 +11,7 @@ import type { LogHandle } from '../log/logger';
 import { restartDelay } from './backoff';
 import { describeWorkers, type ControlReply, type ControlRequest, type StatusFigures } from './control-protocol';
 import { ControlSocket } from './control-socket';
+import { RecipientLookups } from './recipient-lookups';
 import { METRICS_ENDPOINT, workerEndpoints } from './endpoints';
 import type { FromSupervisor, FromWorker, ToWorker, WorkerData } from './ipc';
 import { ListenerDups } from './listener-dups';
@@ -45,6 +46,7 @@ export class Engine {
   private stopping = false;
   private restarts = 0;
   private control: ControlSocket | undefined;
+  private readonly recipients: RecipientLookups;
   private metrics: EngineMetrics | undefined;
   /** SIGHUPs are applied one after another. */
   private reloading = Promise.resolve();
@@ -57,6 +59,7 @@ export class Engine {
     this.addresses = new PerWorkerCounts(this.shared.addresses, this.config.threads);
     this.workers = new Array<Worker | undefined>(this.config.threads).fill(undefined);
     this.listening = this.workers.map(() => new Map());
+    this.recipients = new RecipientLookups(options.logging.log);
   }
 
   private get log(): Logger {
@@ -77,7 +80,7 @@ export class Engine {
     this.control = undefined;
     const exits = this.workers.map((w) => (w === undefined ? Promise.resolve() : new Promise<void>((resolve) => w.once('exit', () => resolve()))));
     this.post({ type: 'shutdown', drainMs });
-    await Promise.all([...exits, this.metrics?.close()]);
+    await Promise.all([...exits, this.metrics?.close(), this.recipients.close()]);
   }
 
   /** The metrics endpoint on the socket the supervisor bound; prom-client is loaded only then. */
@@ -171,6 +174,8 @@ export class Engine {
         this.log.info({ ...target, kicked }, 'kick');
         return { ok: true, command: 'kick', kicked, unanswered: this.unanswered(answers) };
       }
+      case 'recipient':
+        return this.recipients.answer(this.config, request.address);
     }
   }
 
