@@ -56,16 +56,10 @@ async function main() {
  * 33 ms of CPU with it. Made by the same Node that runs r2d2 (V8 rejects another version's).
  */
 function writeCodeCache(file) {
-  const { Script } = require('node:vm');
-  const { createRequire } = require('node:module');
-  const { readFileSync, writeFileSync } = require('node:fs');
-  const { wrapBundle } = require(path.join(dist, 'src/cli/bundle-loader.js'));
-  const script = new Script(wrapBundle(readFileSync(file, 'utf8')), { filename: file });
-  const module = { exports: {} };
+  const { writeFileSync } = require('node:fs');
+  const { runBundle } = require(path.join(dist, 'src/cli/bundle-loader.js'));
   // Another bundle is not run here: each cache holds its own file's code.
-  const fileRequire = createRequire(file);
-  const bundleRequire = Object.assign((id) => (id.endsWith('.bundle.js') ? {} : fileRequire(id)), fileRequire);
-  script.runInThisContext().call(module.exports, module.exports, bundleRequire, module, file, path.dirname(file));
+  const { script } = runBundle(file, undefined, () => ({}));
   writeFileSync(`${file}.cache`, script.createCachedData());
 }
 

@@ -11,9 +11,19 @@ import { Script } from 'node:vm';
 
 type CommonJsWrapper = (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
 
-/** The bundle's source as one CommonJS function: the cache is made and used on exactly this text. */
-export function wrapBundle(source: string): string {
-  return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+/**
+ * Compiles `file` (with `cachedData` when given) and runs its top level as a CommonJS module; a
+ * require of another `*.bundle.js` goes to `otherBundle`. The build makes each cache with this
+ * too, from the script it returns, so the cache is made and used on exactly the same text.
+ */
+export function runBundle(file: string, cachedData: Buffer | undefined, otherBundle: (file: string) => unknown): { exports: unknown; script: Script } {
+  const source = readFileSync(file, 'utf8');
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
+  const module = { exports: {} as unknown };
+  const fileRequire = createRequire(file);
+  const bundleRequire = Object.assign((id: string): unknown => (id.endsWith('.bundle.js') ? otherBundle(join(dirname(file), id)) : fileRequire(id)), fileRequire);
+  (script.runInThisContext() as CommonJsWrapper).call(module.exports, module.exports, bundleRequire, module, file, dirname(file));
+  return { exports: module.exports, script };
 }
 
 const loaded = new Map<string, unknown>();
@@ -28,12 +38,7 @@ export function loadBundle(file: string): unknown {
   } catch {
     // no cache (a build without one): compiled as usual
   }
-  const script = new Script(wrapBundle(readFileSync(file, 'utf8')), { filename: file, cachedData });
-  const wrapper = script.runInThisContext() as CommonJsWrapper;
-  const module = { exports: {} as unknown };
-  const fileRequire = createRequire(file);
-  const bundleRequire = Object.assign((id: string): unknown => (id.endsWith('.bundle.js') ? loadBundle(join(dirname(file), id)) : fileRequire(id)), fileRequire);
-  wrapper.call(module.exports, module.exports, bundleRequire, module, file, dirname(file));
-  loaded.set(file, module.exports);
-  return module.exports;
+  const { exports } = runBundle(file, cachedData, loadBundle);
+  loaded.set(file, exports);
+  return exports;
 }

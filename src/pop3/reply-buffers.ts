@@ -54,8 +54,7 @@ export class ReplyBuffers {
   /** The session is over: back to the pool when the wire is done with them, else to the garbage collector. */
   retire(): void {
     if (this.wireIdle()) this.giveBack();
-    this.output = undefined;
-    this.reads[0] = this.reads[1] = undefined;
+    else this.forget();
   }
 
   /** `old` makes way for a buffer of `octets`: back to the pool if nothing sends it. */
@@ -65,7 +64,12 @@ export class ReplyBuffers {
   }
 
   private giveBack(): void {
-    for (const buffer of [this.output, this.reads[0], this.reads[1]]) if (buffer !== undefined) this.pool?.give(buffer);
+    if (this.output !== undefined) this.pool?.give(this.output);
+    for (const buffer of this.reads) if (buffer !== undefined) this.pool?.give(buffer);
+    this.forget();
+  }
+
+  private forget(): void {
     this.output = undefined;
     this.reads[0] = this.reads[1] = undefined;
   }

@@ -59,7 +59,7 @@ export class Engine {
     this.addresses = new PerWorkerCounts(this.shared.addresses, this.config.threads);
     this.workers = new Array<Worker | undefined>(this.config.threads).fill(undefined);
     this.listening = this.workers.map(() => new Map());
-    this.recipients = new RecipientLookups(options.logging.log);
+    this.recipients = new RecipientLookups(() => this.log);
   }
 
   private get log(): Logger {

@@ -17,7 +17,8 @@ const POOL_SIZE = 2;
 export class RecipientLookups {
   private pool: { readonly key: string; readonly opened: Promise<RecipientPool> } | undefined;
 
-  constructor(private readonly log: Logger) {}
+  /** @param log the engine's log as it is now (SIGHUP reopens it). */
+  constructor(private readonly log: () => Logger) {}
 
   async answer(config: Config, address: string): Promise<ControlReply> {
     const deliver = config.deliver;
@@ -26,11 +27,11 @@ export class RecipientLookups {
     const pool = await this.poolFor(deliver.database);
     try {
       const found = await resolveRecipient(address, deliver, config.maildirRoot, pool.run);
-      this.log.debug({ recipient: address, matched: found.matched }, 'recipient found for r2d2 deliver');
+      this.log().debug({ recipient: address, matched: found.matched }, 'recipient found for r2d2 deliver');
       return { ok: true, command: 'recipient', answer: { maildir: found.maildir, quota: found.quota } };
     } catch (error) {
       if (!(error instanceof DeliveryError)) throw error;
-      this.log.debug({ recipient: address, exitCode: error.exitCode, reason: error.message }, 'recipient refused for r2d2 deliver');
+      this.log().debug({ recipient: address, exitCode: error.exitCode, reason: error.message }, 'recipient refused for r2d2 deliver');
       return { ok: true, command: 'recipient', answer: { exitCode: error.exitCode, reason: error.message } };
     }
   }
@@ -46,7 +47,7 @@ export class RecipientLookups {
     if (this.pool?.key === key) return this.pool.opened;
     const before = this.pool;
     if (before !== undefined) void closeQuietly(before.opened);
-    const opened = openRecipientPool(database, POOL_SIZE, this.log);
+    const opened = openRecipientPool(database, POOL_SIZE, this.log());
     this.pool = { key, opened };
     opened.catch(() => {
       if (this.pool?.opened === opened) this.pool = undefined; // the next lookup tries again

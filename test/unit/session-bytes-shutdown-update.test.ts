@@ -27,14 +27,10 @@ for (const how of ['shutdown', 'kick'] as const) {
     else c.runner.kick();
     await c.ended;
     const out = c.wire.take();
-    const left = readdirSync(join(md, 'new')).length + readdirSync(join(md, 'cur')).length;
-    if (left === 0) {
-      t.match(out, /^\+OK /, 'all deleted: QUIT answered +OK');
-      t.notMatch(out, /-ERR/, 'and no -ERR after it');
-    } else {
-      t.equal(left, 20, 'not deleted: none of them');
-      t.match(out, /^-ERR \[SYS\/TEMP\]/, 'and the client is told so');
-    }
+    // QUIT was being handled (its UPDATE awaiting the thread pool) when the notice came.
+    t.equal(readdirSync(join(md, 'new')).length + readdirSync(join(md, 'cur')).length, 0, 'the deletions were applied');
+    t.match(out, /^\+OK /, 'and QUIT answered +OK');
+    t.notMatch(out, /-ERR/, 'with no -ERR after it');
     t.ok(out.endsWith(CRLF));
   });
 }
