@@ -28,7 +28,7 @@ export type BenchResult = {
   readonly mode: string;
   readonly machine: { readonly cpu: string; readonly cores: number; readonly memoryGiB: number; readonly kernel: string; readonly node: string };
   readonly versions: { readonly r2d2: string; readonly dovecot: string };
-  readonly setup?: { readonly runs?: number };
+  readonly setup?: { readonly runs?: number; readonly ceilingReadsFiles?: boolean };
   readonly rows: readonly { readonly id: string; readonly r2d2: Side; readonly dovecot: Side; readonly ceiling?: Side }[];
   readonly profiles: Partial<Record<string, ProfileSummary>>;
   readonly metricsCost?: MetricsCost;
@@ -45,7 +45,7 @@ export function publish(result: BenchResult, how: { name: string; writeJson: boo
   const table = markdownTable(rows);
   const notes = errorNotes(rows);
   const runs = result.setup?.runs ?? 1;
-  const runsNote = runs > 1 ? `; medians of ${runs} interleaved runs per row` : '; one run per row';
+  const runsNote = `${runs > 1 ? `; medians of ${runs} interleaved runs per row` : '; one run per row'}${result.setup?.ceilingReadsFiles === true ? "; the ceiling also read each message's file" : ''}`;
   const machineLine = `${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}; r2d2 ${versions.r2d2}, Dovecot ${versions.dovecot}${runsNote}`;
   process.stdout.write(`\n${table}\n\n${machineLine}\n`);
   for (const n of notes) process.stdout.write(`errors: ${n}\n`);

@@ -17,6 +17,8 @@ export interface CeilingOptions {
   /** Worker processes: one per core, as r2d2 runs one thread per core. */
   readonly workers: number;
   readonly mail: MailSet;
+  /** A plain port where each RETR reads its file as well (bench/ceiling/server.ts), when given. */
+  readonly filesPort: number | undefined;
 }
 
 /** Resolves when the server says "ready" (every worker listening), or rejects after `timeoutMs`. */
@@ -50,6 +52,7 @@ export class CeilingInstance {
       workers: o.workers,
       drops: { [o.mail.large.user]: drop([o.mail.large.message]) },
       standard: drop(o.mail.standard),
+      ...(o.filesPort === undefined ? {} : { filesPort: o.filesPort }),
     };
     const configFile = join(o.dir, 'ceiling.json');
     writeFileSync(configFile, JSON.stringify(config));
