@@ -8,8 +8,8 @@
 
 /** The smallest size class: a message of some 30 KB encodes into it, with its head. */
 const MIN_CLASS_OCTETS = 64 * 1024;
-/** Needs above the largest class (a 128 KiB message read whole, encoded) are allocated, never pooled. */
-const MAX_CLASS_OCTETS = 512 * 1024;
+/** Needs above the largest class (a streamed chunk of 256 KiB, encoded) are allocated, never pooled. */
+const MAX_CLASS_OCTETS = 1024 * 1024;
 /** At most this many octets wait in a pool; what would pass it goes to the garbage collector. */
 const MAX_FREE_OCTETS = 8 * 1024 * 1024;
 

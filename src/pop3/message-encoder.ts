@@ -27,7 +27,7 @@ const encodeRetrInto = wasmKernelAvailable ? encodeWasmInto : encodeJsInto;
  *   whole small file read is, not the reused read buffer of the streamed path).
  * - encodeInto(chunk, out, offset): writes into a caller-owned (reusable) buffer and returns the
  *   bytes written; out needs maxEncodedLength(chunk.length) bytes from offset. No allocation, one
- *   copy: with a 64 KiB read buffer, a 128 KiB output buffer per connection serves every chunk
+ *   copy: with a 256 KiB read buffer, a 512 KiB output buffer (and the head) serves every chunk
  *   (reuse it once the write that carries it has completed).
  */
 export class MessageEncoder {

@@ -16,6 +16,8 @@ import { rfc822Size } from '../helpers/maildir';
 
 const LF = 0x0a;
 const IO = { blocking: true, syncReadMax: 128 * 1024 };
+/** A file streamed in four chunks, the last one short. */
+const STREAMED = 3 * CHUNK_OCTETS + 5_000;
 
 /** What the encoder alone makes of the file: the reference. */
 function encoded(content: Buffer, bodyLines?: number): Buffer {
@@ -100,22 +102,22 @@ t.test('CRLF files with "." lines are still dot-stuffed: at offset 0, mid-file, 
   const cases: Array<[string, Buffer]> = [
     ['small, "." at offset 0', crlfFile(4096, [0])],
     ['small, "." mid-file', crlfFile(4096, [1000])],
-    ['streamed, "." at offset 0', crlfFile(200_000, [0])],
-    ['streamed, "." starts the second chunk', crlfFile(200_000, [CHUNK_OCTETS])],
-    ['streamed, "." starts the third chunk', crlfFile(200_000, [2 * CHUNK_OCTETS])],
-    ['streamed, "." just before the first boundary', crlfFile(200_000, [CHUNK_OCTETS - 1])],
-    ['streamed, "." mid-chunk', crlfFile(200_000, [100_000])],
+    ['streamed, "." at offset 0', crlfFile(STREAMED, [0])],
+    ['streamed, "." starts the second chunk', crlfFile(STREAMED, [CHUNK_OCTETS])],
+    ['streamed, "." starts the third chunk', crlfFile(STREAMED, [2 * CHUNK_OCTETS])],
+    ['streamed, "." just before the first boundary', crlfFile(STREAMED, [CHUNK_OCTETS - 1])],
+    ['streamed, "." mid-chunk', crlfFile(STREAMED, [100_000])],
   ];
   for (const [name, content] of cases) {
     const sent = await retr(t, content, content.length);
     t.same(sent.bytes, Buffer.concat([head(content.length), encoded(content)]), `${name}: as the encoder sends it`);
     t.equal(rfc822Size(content), content.length, `${name}: a CRLF file`);
   }
-  const boundary = await retr(t, crlfFile(200_000, [CHUNK_OCTETS]), 200_000);
-  t.equal(boundary.asIs, 3, 'the chunk after the "." goes through the encoder, the other three (64 KiB, 64 KiB, the rest) as they are');
-  const clean = await retr(t, crlfFile(200_000), 200_000);
+  const boundary = await retr(t, crlfFile(STREAMED, [CHUNK_OCTETS]), STREAMED);
+  t.equal(boundary.asIs, 3, 'the chunk after the "." goes through the encoder, the other three (two whole chunks, the rest) as they are');
+  const clean = await retr(t, crlfFile(STREAMED), STREAMED);
   t.equal(clean.asIs, 4, 'a clean file: every chunk as it is');
-  t.same(clean.bytes, Buffer.concat([head(200_000), crlfFile(200_000), Buffer.from('.\r\n')]));
+  t.same(clean.bytes, Buffer.concat([head(STREAMED), crlfFile(STREAMED), Buffer.from('.\r\n')]));
   t.equal(clean.writes, 4, 'one write per chunk, the terminator with the last');
 });
 
@@ -124,7 +126,7 @@ t.test('a file whose size differs from the announced size takes the encoder', as
   const sent = await retr(t, lf, rfc822Size(lf));
   t.equal(sent.asIs, 0);
   t.same(sent.bytes, Buffer.concat([head(rfc822Size(lf)), encoded(lf)]));
-  const big = Buffer.from(crlfFile(200_000).toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
+  const big = Buffer.from(crlfFile(STREAMED).toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
   const streamed = await retr(t, big, rfc822Size(big));
   t.equal(streamed.asIs, 0, 'streamed');
   t.same(streamed.bytes, Buffer.concat([head(rfc822Size(big)), encoded(big)]));
@@ -134,7 +136,7 @@ t.test('a file whose size differs from the announced size takes the encoder', as
 });
 
 t.test('TOP keeps the encoder', async (t) => {
-  const content = crlfFile(200_000, [CHUNK_OCTETS]);
+  const content = crlfFile(STREAMED, [CHUNK_OCTETS]);
   const sent = await retr(t, content, content.length, 5);
   t.equal(sent.asIs, 0);
   t.same(sent.bytes, Buffer.concat([head(content.length), encoded(content, 5)]));
@@ -147,7 +149,7 @@ t.test('random CRLF files with "." lines anywhere: the same bytes as the encoder
     return seed % n;
   };
   for (let round = 0; round < 12; round++) {
-    const octets = 1 + random(300_000);
+    const octets = 1 + random(STREAMED + CHUNK_OCTETS);
     const dots = Array.from({ length: random(4) }, () => random(octets));
     const near = [CHUNK_OCTETS, 2 * CHUNK_OCTETS, 3 * CHUNK_OCTETS].map((b) => b + random(5) - 2).filter((d) => d >= 0 && d < octets - 2);
     const content = crlfFile(Math.max(octets, 4), [...dots.filter((d) => d < octets - 2), ...(round % 2 === 0 ? near : [])]);
