@@ -101,15 +101,18 @@ export class OpenedFolders implements MaildirFolders {
   }
 
   /**
-   * Identity and last change of new/, cur/ and the imported-UIDL index (device, inode, mtime in
-   * ns; the index's size and ctime too: it is replaced by rename, but a hand edit must tell), for
+   * Identity and last change of new/, cur/ and the imported-UIDL index (device, inode, mtime and
+   * ctime in ns; the index's size too: it is replaced by rename, but a hand edit must tell), for
    * the snapshot cache. The index costs one lstat, in the same pass as the folders' fstats.
    */
   async stamp(): Promise<{ stamp: string; changedMs: number }> {
     const [n, c, i] = await Promise.all([statFd(this.newFd, this.blocking), statFd(this.curFd, this.blocking), statUidlIndex(this.root, this.blocking)]);
-    const part = (s: BigIntStats | undefined): string => (s === undefined ? '-' : `${s.dev}:${s.ino}:${s.mtimeNs}`);
-    const index = i === undefined ? '-' : `${part(i)}:${i.size}:${i.ctimeNs}`;
-    const changedMs = Math.max(Number(n?.mtimeMs ?? 0), Number(c?.mtimeMs ?? 0), Number(i?.ctimeMs ?? 0));
+    // ctime too: a tool that puts a folder's mtime back (rsync -t, touch -r) still moves its
+    // ctime, which nothing outside the kernel can set.
+    const part = (s: BigIntStats | undefined): string => (s === undefined ? '-' : `${s.dev}:${s.ino}:${s.mtimeNs}:${s.ctimeNs}`);
+    const index = i === undefined ? '-' : `${part(i)}:${i.size}`;
+    const changed = (s: BigIntStats | undefined): number => (s === undefined ? 0 : Math.max(Number(s.mtimeMs), Number(s.ctimeMs)));
+    const changedMs = Math.max(changed(n), changed(c), changed(i));
     return { stamp: `${part(n)}/${part(c)}/${index}`, changedMs };
   }
 
